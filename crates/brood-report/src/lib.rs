@@ -1,0 +1,1 @@
+//! Run outputs written to any `impl Write`.

@@ -1,0 +1,1 @@
+//! Exact, mergeable request statistics.
