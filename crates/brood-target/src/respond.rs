@@ -58,11 +58,20 @@ impl Shared {
     }
 }
 
-/// Answers one request. `hangup` is the connection's: notifying it makes the connection task
-/// drop the socket, which is how `/drop` closes without writing a byte.
+/// What a request may ask of the connection that carries it.
+#[derive(Debug, Default)]
+pub(crate) struct ConnectionControl {
+    /// Drop the socket at once, with nothing written: how `/drop` closes without a byte.
+    pub(crate) hangup: Notify,
+    /// Finish the requests in flight, then close: how `/close` reaches HTTP/2, whose
+    /// connections ignore a `Connection: close` header.
+    pub(crate) close: Notify,
+}
+
+/// Answers one request arriving on the connection that `control` steers.
 pub(crate) async fn respond(
     shared: Arc<Shared>,
-    hangup: Arc<Notify>,
+    control: Arc<ConnectionControl>,
     request: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     shared.counts.request(request.uri().path());
@@ -71,7 +80,7 @@ pub(crate) async fn respond(
         tokio::time::sleep(shared.extra_latency).await;
     }
     if action == Action::Drop {
-        hangup.notify_one();
+        control.hangup.notify_one();
         // The connection task drops this future along with the socket, so it never resolves
         // and hyper never gets a response to write.
         return std::future::pending().await;
@@ -83,6 +92,9 @@ pub(crate) async fn respond(
         body::discard(request_body).await;
         Bytes::new()
     };
+    if action == Action::Close {
+        control.close.notify_one();
+    }
     Ok(shared.act(action, &parts, received).await)
 }
 

@@ -9,11 +9,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 
 use crate::background::{self, Background, StopSignal};
-use crate::respond::{respond, Shared};
+use crate::respond::{respond, ConnectionControl, Shared};
 use crate::tls;
 
 /// How to run a [`Target`].
@@ -47,22 +46,25 @@ impl Default for TargetConfig {
 ///
 /// Routes, all answering any method:
 ///
-/// | path | answer |
-/// | --- | --- |
-/// | `/` | 200 `Hello, world!` |
-/// | `/delay/{ms}` | 200 after `ms` milliseconds |
-/// | `/bimodal/{fast_ms}/{slow_ms}/{every}` | the 1st, `every+1`-th, … request to `/bimodal` waits `slow_ms`, the rest `fast_ms` |
-/// | `/status/{code}` | that status (200–999) with a short body |
-/// | `/drop` | the connection closes with no response |
-/// | `/slow-body/{chunks}/{interval_ms}` | 200 at once, then `chunks` chunks of 10 bytes, one per interval |
-/// | `/bytes/{n}` | `n` bytes of [`text`](crate::text) with Content-Length |
-/// | `/chunked/{n}` | the same bytes in about four chunks of unknown total length |
-/// | `/gzip/{n}`, `/brotli/{n}` | the same bytes, compressed when Accept-Encoding allows it (`n` ≤ 16 MiB) |
-/// | `/redirect/{n}`, `/redirect-abs/{n}` | 302 to `…/{n-1}` (relative or absolute Location); 200 at 0 |
-/// | `/stall/{period_ms}/{stall_ms}` | 200, but waits out the first `stall_ms` of every `period_ms` since start |
-/// | `/close` | 200 with `Connection: close`, then closes |
-/// | `/echo` | 200 JSON `{method, path, query, headers, body}` of the request |
-/// | `/cookies/set?name=value` | sets the cookies; `/cookies` answers the received ones as JSON |
+/// - `/`: 200 `Hello, world!`.
+/// - `/delay/{ms}`: 200 after `ms` milliseconds.
+/// - `/bimodal/{fast_ms}/{slow_ms}/{every}`: the 1st, `every+1`-th, … request to `/bimodal`
+///   waits `slow_ms`, the others `fast_ms`.
+/// - `/status/{code}`: that status (200–999) with a short body.
+/// - `/drop`: the connection closes with no response.
+/// - `/slow-body/{chunks}/{interval_ms}`: 200 at once, then `chunks` chunks of 10 bytes, one
+///   per interval.
+/// - `/bytes/{n}`: `n` bytes of [`text`](crate::text) with Content-Length.
+/// - `/chunked/{n}`: the same bytes in about four chunks of unknown total length.
+/// - `/gzip/{n}`, `/brotli/{n}`: the same bytes, compressed when Accept-Encoding allows it
+///   (`n` up to 16 MiB).
+/// - `/redirect/{n}`, `/redirect-abs/{n}`: 302 to `…/{n-1}` with a relative or absolute
+///   Location; 200 at 0.
+/// - `/stall/{period_ms}/{stall_ms}`: 200, but a request arriving in the first `stall_ms` of a
+///   `period_ms` period (counted from [`Target::started`]) waits for that stall to end.
+/// - `/close`: 200 with `Connection: close`, then the connection closes (HTTP/2 by GOAWAY).
+/// - `/echo`: 200 JSON `{method, path, query, headers, body}` of the request.
+/// - `/cookies/set?name=value&…`: sets the cookies; `/cookies` answers the received ones as JSON.
 ///
 /// Anything else is 404, and a known route with unusable parameters is 400. `/delay`,
 /// `/bimodal` and `/stall` report the time they waited in the
@@ -232,16 +234,20 @@ impl Server {
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let hangup = Arc::new(Notify::new());
+        let control = Arc::new(ConnectionControl::default());
         let shared = self.shared.clone();
-        let handler = hangup.clone();
+        let handler = control.clone();
         let service = service_fn(move |request| respond(shared.clone(), handler.clone(), request));
         let connection = self.http.serve_connection(io, service);
-        // Returning drops the connection and its socket: after a hang-up that is a bare close,
-        // with no response written for the request that asked for it.
-        tokio::select! {
-            _ = connection => {}
-            _ = hangup.notified() => {}
+        tokio::pin!(connection);
+        loop {
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                // Returning drops the connection and its socket: a bare close, with no response
+                // written for the request that asked for it.
+                _ = control.hangup.notified() => return,
+                _ = control.close.notified() => connection.as_mut().graceful_shutdown(),
+            }
         }
     }
 }

@@ -61,6 +61,19 @@ async fn h2c_serves_bodies_and_drops() {
 }
 
 #[tokio::test]
+async fn close_ends_an_h2_connection_after_the_response() {
+    let target = Target::start(TargetConfig::default()).expect("target starts");
+    let mut client = Client::connect(&target, Proto::Http2).await;
+    let reply = client.fetch("/close").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "closing\n");
+    // The client still holds its end; the server alone closes the connection.
+    assert!(until(|| target.open_connections() == 0).await);
+    let request = client.get("/", &[]);
+    assert!(client.try_send(request).await.is_err());
+}
+
+#[tokio::test]
 async fn tls_negotiates_http1_by_alpn() {
     let target = tls_target();
     assert!(target.url("/").starts_with("https://127.0.0.1:"));
