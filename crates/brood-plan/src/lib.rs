@@ -1,6 +1,28 @@
 //! Scenario files and load plans: what load to run, checked and compiled, with no I/O beyond reading
 //! the scenario file itself and no clock.
+//!
+//! The path through the crate: [`load_scenario`] or [`parse_scenario`] reads YAML or TOML into a
+//! [`Scenario`] (or [`Scenario::quick`] makes one from a URL), and [`compile()`] merges it with the
+//! command line's [`LoadOptions`] into a [`Plan`]. Every failure is a [`PlanError`] that names the
+//! file, line, column and field, or the flag, it is about.
 
+pub mod compile;
+pub mod error;
+pub mod load;
 pub mod plan;
+pub mod request;
+pub mod scalar;
+pub mod scenario;
+pub mod source;
+pub mod threshold;
+mod url;
 
+pub use compile::{compile, LoadOptions, DEFAULT_TIMEOUT};
+pub use error::{FieldPath, Issue, PlanError, Position, Segment};
+pub use load::{default_max_users, parse_arrival_unit, parse_stages, LoadSpec, Stage, StageTarget};
 pub use plan::*;
+pub use request::{BodySpec, RequestSpec};
+pub use scalar::{parse_duration, parse_wait};
+pub use scenario::{RequestDefaults, Scenario, Step, TaskLayout, TaskSpec, UserSpec};
+pub use source::{load_scenario, parse_scenario, Format, ScenarioSource};
+pub use threshold::parse_threshold;

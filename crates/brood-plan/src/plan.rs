@@ -3,6 +3,7 @@
 //! A [`Plan`] is pure data. It does no I/O and reads no clock: time enters only as the `Duration`
 //! arguments of [`Curve::value`] and friends, supplied by whoever runs the plan.
 
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,37 @@ pub struct Url {
     pub port: u16,
     /// Starts with `/`; includes the query string.
     pub path_and_query: String,
+}
+
+impl Url {
+    /// Parses an absolute `http://` or `https://` URL.
+    ///
+    /// The host may be a name, an IPv4 address or a bracketed IPv6 address (`[::1]`); the port
+    /// defaults to 80 or 443; the path defaults to `/` and keeps its query string. A fragment is
+    /// dropped, as it is never sent. Characters that may not appear in a request line (spaces,
+    /// non-ASCII) are percent-encoded.
+    pub fn parse(text: &str) -> Result<Url, String> {
+        crate::url::parse_absolute(text)
+    }
+}
+
+impl fmt::Display for Url {
+    /// The URL as text, with the port only when it is not the scheme's default.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (scheme, default_port) = match self.scheme {
+            Scheme::Http => ("http", 80),
+            Scheme::Https => ("https", 443),
+        };
+        if self.host.contains(':') {
+            write!(f, "{scheme}://[{}]", self.host)?;
+        } else {
+            write!(f, "{scheme}://{}", self.host)?;
+        }
+        if self.port != default_port {
+            write!(f, ":{}", self.port)?;
+        }
+        f.write_str(&self.path_and_query)
+    }
 }
 
 /// Think time after each task, as in Locust's `wait_time`.
