@@ -134,17 +134,24 @@ fn parse_yaml(source: &ScenarioSource) -> Result<Scenario, PlanError> {
             line: l.line(),
             column: l.column(),
         });
-        let mut message = inner.to_string();
-        if let Some(p) = position {
-            message = message.replacen(&format!(" at line {} column {}", p.line, p.column), "", 1);
-        }
-        if !path.is_empty() {
-            if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
-                message = rest.to_string();
-            }
-        }
+        let message = undecorate(inner.to_string(), &path, position);
         placed(source, path, position, &message)
     })
+}
+
+/// serde_yaml_ng's message with the path it puts in front and the position it puts behind
+/// taken off, since the error shows both in its own way. Its path may be an ancestor of ours.
+fn undecorate(mut message: String, path: &FieldPath, position: Option<Position>) -> String {
+    if let Some(p) = position {
+        message = message.replacen(&format!(" at line {} column {}", p.line, p.column), "", 1);
+    }
+    for len in (1..=path.0.len()).rev() {
+        let prefix = format!("{}: ", FieldPath(path.0[..len].to_vec()));
+        if let Some(rest) = message.strip_prefix(&prefix) {
+            return rest.to_string();
+        }
+    }
+    message
 }
 
 fn parse_toml(source: &ScenarioSource) -> Result<Scenario, PlanError> {
@@ -194,30 +201,33 @@ fn reword(path: FieldPath, message: &str) -> (FieldPath, String, Option<String>)
             .collect()
     };
     for (prefix, what) in [("unknown field `", "field"), ("unknown variant `", "value")] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            let names = ticked(&message[prefix.len() - 1..]);
-            let Some(found) = names.first() else { break };
-            let expected = &names[1..];
-            let path = if what == "field" {
-                path.key(found)
-            } else {
-                path
-            };
-            let _ = rest;
-            return match closest(found, expected) {
-                Some(best) => (
-                    path,
-                    format!("unknown {what} {found:?} (did you mean {best:?}?)"),
-                    None,
-                ),
-                None if expected.is_empty() => (path, format!("unknown {what} {found:?}"), None),
-                None => (
-                    path,
-                    format!("unknown {what} {found:?}"),
-                    Some(format!("expected one of: {}", expected.join(", "))),
-                ),
-            };
+        if !message.starts_with(prefix) {
+            continue;
         }
+        let names = ticked(message);
+        let Some((found, expected)) = names.split_first() else {
+            break;
+        };
+        // serde_path_to_error already ends the path with the unknown key; add it only when a
+        // format did not report it.
+        let path = match path.0.last() {
+            Some(Segment::Key(last)) if what == "field" && last != found => path.key(found),
+            None if what == "field" => path.key(found),
+            _ => path,
+        };
+        return match closest(found, expected) {
+            Some(best) => (
+                path,
+                format!("unknown {what} {found:?} (did you mean {best:?}?)"),
+                None,
+            ),
+            None if expected.is_empty() => (path, format!("unknown {what} {found:?}"), None),
+            None => (
+                path,
+                format!("unknown {what} {found:?}"),
+                Some(format!("expected one of: {}", expected.join(", "))),
+            ),
+        };
     }
     for (prefix, what) in [
         ("missing field `", "missing field"),
