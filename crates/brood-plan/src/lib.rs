@@ -6,15 +6,15 @@
 //! command line's [`LoadOptions`] into a [`Plan`]. Every failure is a [`PlanError`] that names the
 //! file, line, column and field, or the flag, it is about.
 
-pub mod compile;
-pub mod error;
-pub mod load;
+mod compile;
+mod error;
+mod load;
 pub mod plan;
-pub mod request;
-pub mod scalar;
-pub mod scenario;
-pub mod source;
-pub mod threshold;
+mod request;
+mod scalar;
+mod scenario;
+mod source;
+mod threshold;
 mod url;
 
 pub use compile::{compile, LoadOptions, DEFAULT_TIMEOUT};

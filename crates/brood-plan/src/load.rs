@@ -82,6 +82,7 @@ impl LoadSpec {
                 .hint("pick one load model: users (+ spawn_rate), stages, or arrival_rate")
                 .at_key(field)
         };
+        self.check_values()?;
         if let Some(stages) = &self.stages {
             for other in ["users", "spawn_rate", "arrival_rate"] {
                 if self.is_set(other) {
@@ -112,6 +113,27 @@ impl LoadSpec {
         Ok(())
     }
 
+    /// Bounds that deserialization enforces, repeated for a `LoadSpec` built in code.
+    fn check_values(&self) -> Result<(), Issue> {
+        let rates = [
+            ("spawn_rate", self.spawn_rate, false),
+            ("arrival_rate", self.arrival_rate, false),
+            ("start_rate", self.start_rate, true),
+        ];
+        for (field, value, zero_ok) in rates {
+            if let Some(value) = value {
+                scalar::rate(value, zero_ok).map_err(|issue| issue.at_key(field))?;
+            }
+        }
+        if self.run_time == Some(Duration::ZERO) {
+            return Err(Issue::new("must be longer than zero").at_key("run_time"));
+        }
+        if self.max_users == Some(0) {
+            return Err(Issue::new("must be at least 1, found 0").at_key("max_users"));
+        }
+        Ok(())
+    }
+
     fn is_set(&self, field: &str) -> bool {
         match field {
             "users" => self.users.is_some(),
@@ -135,6 +157,9 @@ fn check_stages(stages: &[Stage]) -> Result<(), Issue> {
         return Err(Issue::new("no stages").hint("give at least one stage, e.g. 30s:100"));
     };
     for (i, stage) in stages.iter().enumerate() {
+        if let StageTarget::Rate(rate) = stage.target {
+            scalar::rate(rate, true).map_err(|issue| issue.at_key("rate").at_index(i))?;
+        }
         if stage.target.kind() != first.target.kind() {
             return Err(Issue::new(format!(
                 "stage {i} sets `{}` but stage 0 sets `{}`; all stages must be one kind",

@@ -353,22 +353,45 @@ impl Scenario {
         let mut names = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             let at = |issue: Issue| issue.at_index(i).at_key("users");
-            if user.tasks.is_empty() {
-                return Err(at(Issue::new("the user type has no tasks").at_key("tasks")));
-            }
-            if user.weight.is_some() && user.fixed_count.is_some() {
-                return Err(at(Issue::new(
-                    "`fixed_count` cannot be combined with `weight`",
-                )
-                .hint("a user type runs a fixed number of users or takes a weighted share")
-                .at_key("fixed_count")));
-            }
+            user.check().map_err(at)?;
             if let Some(name) = &user.name {
                 if !names.insert(name.as_str()) {
                     return Err(at(
                         Issue::new(format!("two user types are named {name:?}")).at_key("name")
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl UserSpec {
+    /// Checks the user type on its own. Deserialization already rejects most of this; the
+    /// checks are repeated for scenarios built in code.
+    pub fn check(&self) -> Result<(), Issue> {
+        if self.tasks.is_empty() {
+            return Err(Issue::new("the user type has no tasks").at_key("tasks"));
+        }
+        if self.weight.is_some() && self.fixed_count.is_some() {
+            return Err(Issue::new("`fixed_count` cannot be combined with `weight`")
+                .hint("a user type runs a fixed number of users or takes a weighted share")
+                .at_key("fixed_count"));
+        }
+        for (field, value) in [("weight", self.weight), ("fixed_count", self.fixed_count)] {
+            if value == Some(0) {
+                return Err(Issue::new("must be at least 1, found 0").at_key(field));
+            }
+        }
+        for (i, task) in self.tasks.iter().enumerate() {
+            let at = |issue: Issue| issue.at_index(i).at_key("tasks");
+            if task.weight == 0 {
+                return Err(at(
+                    Issue::new("must be at least 1, found 0").at_key("weight")
+                ));
+            }
+            if task.steps.is_empty() {
+                return Err(at(Issue::new("the task sends no request")));
             }
         }
         Ok(())
