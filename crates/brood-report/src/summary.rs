@@ -172,9 +172,12 @@ pub fn summary(info: &RunInfo, stats: &RunStats, thresholds: &[ThresholdResult])
             entry_summary(method, &n.name, &totals.entries[n], rate_secs)
         })
         .collect();
-    let failures = totals
-        .failures
-        .iter()
+    let mut failures: Vec<_> = totals.failures.iter().collect();
+    failures.sort_by(|(a, _), (b, _)| {
+        (&a.name, &a.method, &a.error).cmp(&(&b.name, &b.method, &b.error))
+    });
+    let failures = failures
+        .into_iter()
         .map(|(k, f)| FailureSummary {
             method: k.method.clone(),
             name: k.name.clone(),

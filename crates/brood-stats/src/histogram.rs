@@ -17,8 +17,8 @@ pub const SIGNIFICANT_DIGITS: u8 = 3;
 ///
 /// Serializes as a [`SparseHistogram`] (only the non-empty buckets), so a one-second delta stays
 /// small however wide the histogram has grown.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(into = "SparseHistogram", try_from = "SparseHistogram")]
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "SparseHistogram")]
 pub struct Histogram {
     inner: hdrhistogram::Histogram<u64>,
     /// Exact smallest value; `u64::MAX` while empty.
@@ -49,6 +49,12 @@ fn empty_hdr() -> hdrhistogram::Histogram<u64> {
 impl Default for Histogram {
     fn default() -> Self {
         Histogram::new()
+    }
+}
+
+impl Serialize for Histogram {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_sparse().serialize(s)
     }
 }
 
@@ -140,7 +146,7 @@ impl Histogram {
         if other.buckets.is_empty() {
             return;
         }
-        for &(value, count) in &other.buckets {
+        for &(value, count) in top_first(&other.buckets) {
             if self.inner.record_n(value, count).is_err() {
                 self.inner.saturating_record_n(value, count);
             }
@@ -262,7 +268,7 @@ impl Histogram {
                 .ok_or(DecodeError::Invalid("histogram count overflows"))?;
             previous = Some(value);
         }
-        for &(value, count) in &sparse.buckets {
+        for &(value, count) in top_first(&sparse.buckets) {
             if h.inner.record_n(value, count).is_err() {
                 return Err(DecodeError::Invalid("histogram value out of range"));
             }
@@ -272,6 +278,13 @@ impl Histogram {
         h.sum = sparse.sum;
         Ok(h)
     }
+}
+
+/// The buckets with the largest first: recording it grows the counts array once, instead of
+/// once per power of two as ascending values would.
+fn top_first(buckets: &[(u64, u64)]) -> impl Iterator<Item = &(u64, u64)> {
+    let split = buckets.len().saturating_sub(1);
+    buckets[split..].iter().chain(&buckets[..split])
 }
 
 impl From<Histogram> for SparseHistogram {

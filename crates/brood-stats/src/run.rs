@@ -244,6 +244,11 @@ impl RunStats {
         h
     }
 
+    /// [`PERCENTILES`] of the current window at `now_ms`, µs; `None` when it saw no request.
+    pub fn window_percentiles(&self, now_ms: u64) -> Option<[u64; 11]> {
+        percentiles(&self.window_histogram(now_ms))
+    }
+
     /// One entry's response times of the current window; `None` without full history.
     pub fn window_entry_histogram(&self, name: &EntryName, now_ms: u64) -> Option<Histogram> {
         if !self.config.full_history {
