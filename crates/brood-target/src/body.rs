@@ -195,6 +195,22 @@ pub(crate) async fn read_all(body: Incoming) -> Bytes {
     Bytes::from(bytes)
 }
 
+/// Reads a request body to its end and returns it, or `None` once it grows past `limit` bytes
+/// (the rest is left unread).
+pub(crate) async fn read_up_to(body: Incoming, limit: usize) -> Option<Bytes> {
+    let mut body = body;
+    let mut bytes = Vec::new();
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limit {
+                return None;
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Some(Bytes::from(bytes))
+}
+
 /// Reads a request body to its end without keeping it, as a server that used it would.
 pub(crate) async fn discard(body: Incoming) {
     let mut body = body;

@@ -1,18 +1,21 @@
 //! Request and connection counters, read by tests while the target runs.
 //!
 //! Known routes count in a fixed array of atomics so the hot path takes no lock; only paths that
-//! name no route (rare, and usually a test's deliberate 404) go through a map.
+//! name no route (rare, and usually a test's deliberate 404) go through a map. Requests to the
+//! shop also count per shop endpoint, in a second fixed array.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use crate::route::{prefix_of, route_of, Route};
+use crate::shop::{endpoint_of, Endpoint};
 
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
     total: AtomicU64,
     routes: [AtomicU64; Route::ALL.len()],
+    shop: [AtomicU64; Endpoint::ALL.len()],
     unrouted: Mutex<HashMap<String, u64>>,
     connections: AtomicU64,
     open: AtomicU64,
@@ -25,6 +28,9 @@ impl Counts {
         match route_of(path) {
             Some(route) => {
                 self.routes[route.index()].fetch_add(1, Ordering::Relaxed);
+                if route == Route::Shop {
+                    self.shop[endpoint_of(path).index()].fetch_add(1, Ordering::Relaxed);
+                }
             }
             None => {
                 let mut unrouted = self.unrouted.lock().unwrap_or_else(PoisonError::into_inner);
@@ -48,6 +54,20 @@ impl Counts {
         }
     }
 
+    /// Requests whose path starts with `prefix` segment by segment. Below `/shop` the shop's
+    /// endpoints are told apart (but not the ids of `/shop/api/products/{id}`); elsewhere routes
+    /// count by first segment only, so this is [`Counts::requests_to`].
+    pub(crate) fn requests_to_path(&self, prefix: &str) -> u64 {
+        if route_of(prefix) != Some(Route::Shop) {
+            return self.requests_to(prefix);
+        }
+        Endpoint::ALL
+            .into_iter()
+            .filter(|endpoint| endpoint.reached_by(prefix))
+            .map(|endpoint| self.shop[endpoint.index()].load(Ordering::Relaxed))
+            .sum()
+    }
+
     pub(crate) fn connection_opened(&self) {
         self.connections.fetch_add(1, Ordering::Relaxed);
         self.open.fetch_add(1, Ordering::Relaxed);
@@ -69,7 +89,7 @@ impl Counts {
     /// past and would go negative if cleared while connections are still up.
     pub(crate) fn reset(&self) {
         self.total.store(0, Ordering::Relaxed);
-        for count in &self.routes {
+        for count in self.routes.iter().chain(&self.shop) {
             count.store(0, Ordering::Relaxed);
         }
         self.unrouted
@@ -109,6 +129,33 @@ mod tests {
         assert_eq!(counts.requests(), 0);
         assert_eq!(counts.requests_to("/delay"), 0);
         assert_eq!(counts.requests_to("/nope"), 0);
+    }
+
+    #[test]
+    fn shop_requests_count_by_endpoint() {
+        let counts = Counts::default();
+        for path in [
+            "/shop/",
+            "/shop/api/cart",
+            "/shop/api/cart",
+            "/shop/api/products",
+            "/shop/api/products/4",
+            "/shop/api/nowhere",
+            "/delay/3",
+        ] {
+            counts.request(path);
+        }
+        assert_eq!(counts.requests_to("/shop"), 6);
+        assert_eq!(counts.requests_to("/shop/api/cart"), 6);
+        assert_eq!(counts.requests_to_path("/shop"), 6);
+        assert_eq!(counts.requests_to_path("/shop/api"), 4);
+        assert_eq!(counts.requests_to_path("/shop/api/cart"), 2);
+        assert_eq!(counts.requests_to_path("/shop/api/products"), 2);
+        assert_eq!(counts.requests_to_path("/shop/api/products/77"), 1);
+        assert_eq!(counts.requests_to_path("/shop/health"), 0);
+        assert_eq!(counts.requests_to_path("/delay/9"), 1);
+        counts.reset();
+        assert_eq!(counts.requests_to_path("/shop/api/cart"), 0);
     }
 
     #[test]

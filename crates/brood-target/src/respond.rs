@@ -18,6 +18,7 @@ use crate::body::{self, ResponseBody};
 use crate::counts::Counts;
 use crate::encoding::{self, Coding};
 use crate::route::{action_of, Action};
+use crate::shop::{self, Answer, Shop};
 
 /// Response header carrying how long the route itself waited, in milliseconds, on `/delay`,
 /// `/bimodal` and `/stall`. Tests read it to tell slow answers from fast ones without timing.
@@ -27,6 +28,7 @@ pub const DELAY_HEADER: &str = "brood-delay-ms";
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) counts: Counts,
+    pub(crate) shop: Shop,
     /// Requests `/bimodal` has seen since start or the last reset; picks the slow ones.
     bimodal_seen: AtomicU64,
     /// The origin of `/stall` periods.
@@ -37,9 +39,15 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(tls: bool, extra_latency: Duration, addr: SocketAddr) -> Self {
+    pub(crate) fn new(
+        tls: bool,
+        extra_latency: Duration,
+        addr: SocketAddr,
+        shop_seed: u64,
+    ) -> Self {
         Self {
             counts: Counts::default(),
+            shop: Shop::new(shop_seed),
             bimodal_seen: AtomicU64::new(0),
             started: Instant::now(),
             scheme: if tls { "https" } else { "http" },
@@ -55,6 +63,7 @@ impl Shared {
     pub(crate) fn reset(&self) {
         self.counts.reset();
         self.bimodal_seen.store(0, Ordering::Relaxed);
+        self.shop.reset();
     }
 }
 
@@ -86,11 +95,16 @@ pub(crate) async fn respond(
         return std::future::pending().await;
     }
     let (parts, request_body) = request.into_parts();
-    let received = if action == Action::Echo {
-        body::read_all(request_body).await
-    } else {
-        body::discard(request_body).await;
-        Bytes::new()
+    let received = match action {
+        Action::Echo => body::read_all(request_body).await,
+        Action::Shop => match body::read_up_to(request_body, shop::MAX_BODY).await {
+            Some(received) => received,
+            None => return Ok(Answer::too_large().into_response()),
+        },
+        _ => {
+            body::discard(request_body).await;
+            Bytes::new()
+        }
     };
     if action == Action::Close {
         control.close.notify_one();
@@ -136,6 +150,13 @@ impl Shared {
             Action::Echo => echo(parts, &received),
             Action::SetCookies => set_cookies(parts),
             Action::Cookies => cookies(parts),
+            Action::Shop => {
+                let answer = self.shop.handle(parts, &received);
+                if !answer.latency.is_zero() {
+                    tokio::time::sleep(answer.latency).await;
+                }
+                answer.into_response()
+            }
             Action::NotFound => text(StatusCode::NOT_FOUND, "not found\n"),
             Action::BadRequest(why) => text(StatusCode::BAD_REQUEST, why),
             // Handled in `respond` before the request body is read.

@@ -29,10 +29,11 @@ pub(crate) enum Route {
     Close,
     Echo,
     Cookies,
+    Shop,
 }
 
 impl Route {
-    pub(crate) const ALL: [Route; 16] = [
+    pub(crate) const ALL: [Route; 17] = [
         Route::Root,
         Route::Delay,
         Route::Bimodal,
@@ -49,6 +50,7 @@ impl Route {
         Route::Close,
         Route::Echo,
         Route::Cookies,
+        Route::Shop,
     ];
 
     /// The prefix the route is counted under, as `Target::requests_to` takes it.
@@ -70,6 +72,7 @@ impl Route {
             Route::Close => "/close",
             Route::Echo => "/echo",
             Route::Cookies => "/cookies",
+            Route::Shop => "/shop",
         }
     }
 
@@ -133,6 +136,8 @@ pub(crate) enum Action {
     Echo,
     SetCookies,
     Cookies,
+    /// Anything below `/shop`, which the shop routes itself.
+    Shop,
     NotFound,
     /// A known route with parameters it cannot use; the text says which.
     BadRequest(&'static str),
@@ -165,6 +170,7 @@ pub(crate) fn action_of(path: &str) -> Action {
         (Route::Echo, _) => Action::Echo,
         (Route::Cookies, []) => Action::Cookies,
         (Route::Cookies, ["set"]) => Action::SetCookies,
+        (Route::Shop, _) => Action::Shop,
         _ => Action::NotFound,
     }
 }
@@ -285,6 +291,8 @@ mod tests {
         );
         assert_eq!(action_of("/cookies/set"), Action::SetCookies);
         assert_eq!(action_of("/echo/anything/below"), Action::Echo);
+        assert_eq!(action_of("/shop"), Action::Shop);
+        assert_eq!(action_of("/shop/api/cart"), Action::Shop);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::background::{self, Background, StopSignal};
 use crate::respond::{respond, ConnectionControl, Shared};
+use crate::shop::ShopCounts;
 use crate::tls;
 
 /// How to run a [`Target`].
@@ -28,7 +29,13 @@ pub struct TargetConfig {
     /// Runtime worker threads serving connections. Two suit tests; a benchmark on a bigger
     /// machine may want more.
     pub workers: usize,
+    /// Seeds the demo shop's catalogue, tokens, cart ids and latencies: under one seed, the
+    /// same requests in the same order get the same answers after the same waits.
+    pub shop_seed: u64,
 }
+
+/// The seed of the demo shop unless a config says otherwise.
+const DEFAULT_SHOP_SEED: u64 = 0x00b2_00d5_4009;
 
 impl Default for TargetConfig {
     fn default() -> Self {
@@ -37,6 +44,7 @@ impl Default for TargetConfig {
             extra_latency: Duration::ZERO,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             workers: 2,
+            shop_seed: DEFAULT_SHOP_SEED,
         }
     }
 }
@@ -65,6 +73,8 @@ impl Default for TargetConfig {
 /// - `/close`: 200 with `Connection: close`, then the connection closes (HTTP/2 by GOAWAY).
 /// - `/echo`: 200 JSON `{method, path, query, headers, body}` of the request.
 /// - `/cookies/set?name=value&…`: sets the cookies; `/cookies` answers the received ones as JSON.
+/// - `/shop/…`: the demo shop, a JSON API with logins, carts and checkouts described in the
+///   [crate documentation](crate#the-demo-shop).
 ///
 /// Anything else is 404, and a known route with unusable parameters is 400. `/delay`,
 /// `/bimodal` and `/stall` report the time they waited in the
@@ -95,7 +105,12 @@ impl Target {
             let _entered = runtime.enter();
             TcpListener::from_std(std_listener)?
         };
-        let shared = Arc::new(Shared::new(config.tls, config.extra_latency, addr));
+        let shared = Arc::new(Shared::new(
+            config.tls,
+            config.extra_latency,
+            addr,
+            config.shop_seed,
+        ));
         let server = Server {
             shared: shared.clone(),
             acceptor,
@@ -139,6 +154,29 @@ impl Target {
         self.shared.counts.requests_to(route)
     }
 
+    /// Requests whose path starts with `prefix` segment by segment. Below `/shop` each endpoint
+    /// counts apart: `"/shop/api/cart"` counts both methods of the cart, `"/shop/api"` every
+    /// API call, and `"/shop/api/products/7"` every product lookup (ids are not told apart).
+    /// Other routes count by first segment only, so elsewhere this is [`Target::requests_to`].
+    pub fn requests_to_path(&self, prefix: &str) -> u64 {
+        self.shared.counts.requests_to_path(prefix)
+    }
+
+    /// What the demo shop has done: logins, cart additions, carts, orders and failures.
+    pub fn shop_counts(&self) -> ShopCounts {
+        self.shared.shop.counts()
+    }
+
+    /// Logins to the demo shop answered 200.
+    pub fn successful_logins(&self) -> u64 {
+        self.shop_counts().logins
+    }
+
+    /// Demo shop carts holding at least one item now (added to and not checked out).
+    pub fn carts_with_items(&self) -> u64 {
+        self.shop_counts().carts_with_items
+    }
+
     /// TCP connections accepted.
     pub fn connections(&self) -> u64 {
         self.shared.counts.connections()
@@ -150,7 +188,8 @@ impl Target {
     }
 
     /// Zeroes the request and connection counts and restarts the `/bimodal` sequence, so the
-    /// next `/bimodal` request is slow again. Open connections stay counted.
+    /// next `/bimodal` request is slow again. The demo shop forgets its sessions and carts and
+    /// starts its sequences over, answering as if just started. Open connections stay counted.
     pub fn reset_counts(&self) {
         self.shared.reset();
     }
@@ -175,6 +214,20 @@ impl Target {
 impl Drop for Target {
     fn drop(&mut self) {
         self.background.stop();
+    }
+}
+
+/// Starts a target on `config` and blocks the calling thread while it serves, for a process
+/// that ends by signal, such as `brood demo-target` stopped with Ctrl-C. Prints nothing.
+///
+/// Returns only if the target cannot start (say, its address is taken). A caller that wants
+/// to stop cleanly instead keeps the [`Target`] from [`Target::start`] and drops it when told,
+/// for example after `tokio::signal::ctrl_c().await`.
+pub fn serve_forever(config: TargetConfig) -> io::Result<()> {
+    let _target = Target::start(config)?;
+    loop {
+        // Nothing unparks this thread; the loop only absorbs spurious wake-ups.
+        std::thread::park();
     }
 }
 
