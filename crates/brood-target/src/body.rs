@@ -195,14 +195,16 @@ pub(crate) async fn read_all(body: Incoming) -> Bytes {
     Bytes::from(bytes)
 }
 
-/// Reads a request body to its end and returns it, or `None` once it grows past `limit` bytes
-/// (the rest is left unread).
+/// Reads a request body to its end and returns it, or `None` if it is longer than `limit`
+/// bytes. A longer body is still read to its end, without keeping it, so the client has sent
+/// everything before the refusal arrives rather than meeting a closed socket mid-send.
 pub(crate) async fn read_up_to(body: Incoming, limit: usize) -> Option<Bytes> {
     let mut body = body;
     let mut bytes = Vec::new();
     while let Some(Ok(frame)) = body.frame().await {
         if let Ok(data) = frame.into_data() {
             if bytes.len() + data.len() > limit {
+                discard(body).await;
                 return None;
             }
             bytes.extend_from_slice(&data);

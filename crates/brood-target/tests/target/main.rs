@@ -4,3 +4,4 @@ mod client;
 mod protocols;
 mod raw;
 mod routes;
+mod shop;
