@@ -144,14 +144,14 @@ impl fmt::Display for HintSuffix<'_> {
 
 /// One step of a field path: a map key or a list index.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Segment {
+pub enum PathPart {
     Key(String),
     Index(usize),
 }
 
 /// Where a value sits in the scenario document, e.g. `users[0].tasks[1].request`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldPath(pub Vec<Segment>);
+pub struct FieldPath(pub Vec<PathPart>);
 
 impl FieldPath {
     pub fn root() -> FieldPath {
@@ -159,12 +159,12 @@ impl FieldPath {
     }
 
     pub fn key(mut self, key: &str) -> FieldPath {
-        self.0.push(Segment::Key(key.to_string()));
+        self.0.push(PathPart::Key(key.to_string()));
         self
     }
 
     pub fn index(mut self, index: usize) -> FieldPath {
-        self.0.push(Segment::Index(index));
+        self.0.push(PathPart::Index(index));
         self
     }
 
@@ -183,9 +183,9 @@ impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, segment) in self.0.iter().enumerate() {
             match segment {
-                Segment::Key(key) if i == 0 => f.write_str(key)?,
-                Segment::Key(key) => write!(f, ".{key}")?,
-                Segment::Index(index) => write!(f, "[{index}]")?,
+                PathPart::Key(key) if i == 0 => f.write_str(key)?,
+                PathPart::Key(key) => write!(f, ".{key}")?,
+                PathPart::Index(index) => write!(f, "[{index}]")?,
             }
         }
         Ok(())
@@ -224,13 +224,13 @@ impl Issue {
 
     /// Places the issue below `key` of the value being checked.
     pub fn at_key(mut self, key: &str) -> Issue {
-        self.path.0.insert(0, Segment::Key(key.to_string()));
+        self.path.0.insert(0, PathPart::Key(key.to_string()));
         self
     }
 
     /// Places the issue below item `index` of the list being checked.
     pub fn at_index(mut self, index: usize) -> Issue {
-        self.path.0.insert(0, Segment::Index(index));
+        self.path.0.insert(0, PathPart::Index(index));
         self
     }
 
@@ -249,8 +249,8 @@ impl Issue {
                 text.push(STEP);
             }
             match segment {
-                Segment::Key(key) => text.push_str(&format!("k{key}")),
-                Segment::Index(index) => text.push_str(&format!("i{index}")),
+                PathPart::Key(key) => text.push_str(&format!("k{key}")),
+                PathPart::Index(index) => text.push_str(&format!("i{index}")),
             }
         }
         text.push(FIELD);
@@ -273,9 +273,9 @@ impl Issue {
         let mut path = FieldPath::root();
         for step in path_text.split(STEP).filter(|s| !s.is_empty()) {
             let segment = if let Some(key) = step.strip_prefix('k') {
-                Segment::Key(key.to_string())
+                PathPart::Key(key.to_string())
             } else {
-                Segment::Index(step.strip_prefix('i')?.parse().ok()?)
+                PathPart::Index(step.strip_prefix('i')?.parse().ok()?)
             };
             path.0.push(segment);
         }

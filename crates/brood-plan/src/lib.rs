@@ -18,7 +18,7 @@ mod threshold;
 mod url;
 
 pub use compile::{compile, LoadOptions, DEFAULT_TIMEOUT};
-pub use error::{FieldPath, Issue, PlanError, Position, Segment};
+pub use error::{FieldPath, Issue, PathPart, PlanError, Position};
 pub use load::{default_max_users, parse_arrival_unit, parse_stages, LoadSpec, Stage, StageTarget};
 pub use plan::*;
 pub use request::{BodySpec, RequestSpec};

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny};
 
-use crate::error::{FieldPath, Issue, PlanError, Position, Segment};
+use crate::error::{FieldPath, Issue, PathPart, PlanError, Position};
 use crate::scenario::Scenario;
 
 /// The language of a scenario file.
@@ -211,7 +211,7 @@ fn reword(path: FieldPath, message: &str) -> (FieldPath, String, Option<String>)
         // serde_path_to_error already ends the path with the unknown key; add it only when a
         // format did not report it.
         let path = match path.0.last() {
-            Some(Segment::Key(last)) if what == "field" && last != found => path.key(found),
+            Some(PathPart::Key(last)) if what == "field" && last != found => path.key(found),
             None if what == "field" => path.key(found),
             _ => path,
         };
@@ -256,8 +256,8 @@ fn serde_path(path: &serde_path_to_error::Path) -> FieldPath {
     let segments =
         path.iter()
             .filter_map(|segment| match segment {
-                serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
                 serde_path_to_error::Segment::Enum { .. }
                 | serde_path_to_error::Segment::Unknown => None,
             })
@@ -298,7 +298,7 @@ fn position_of(text: &str, offset: usize) -> Position {
 /// Walks the document along `path` and fails at the value found there, or at the deepest
 /// ancestor that exists. The failure carries the position.
 struct Probe<'p> {
-    path: &'p [Segment],
+    path: &'p [PathPart],
 }
 
 const FOUND: &str = "found";
@@ -319,7 +319,7 @@ impl<'de> de::Visitor<'de> for Probe<'_> {
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        if let Some((Segment::Key(want), rest)) = self.path.split_first() {
+        if let Some((PathPart::Key(want), rest)) = self.path.split_first() {
             while let Some(key) = map.next_key::<Key>()? {
                 if key.0 == *want {
                     return map.next_value_seed(Probe { path: rest });
@@ -331,7 +331,7 @@ impl<'de> de::Visitor<'de> for Probe<'_> {
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if let Some((Segment::Index(want), rest)) = self.path.split_first() {
+        if let Some((PathPart::Index(want), rest)) = self.path.split_first() {
             let mut index = 0;
             while index < *want {
                 if seq.next_element::<IgnoredAny>()?.is_none() {

@@ -1,0 +1,93 @@
+//! HTTP/2 through hyper's connection-level client: one connection per user, requests multiplexed on it.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+use super::stream::Stream;
+use super::ClientError;
+
+#[derive(Debug)]
+pub(crate) struct H2Conn {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+/// What came back on an HTTP/2 stream.
+#[derive(Debug)]
+pub(crate) struct H2Exchange {
+    pub status: u16,
+    pub reason: String,
+    pub location: Option<String>,
+    pub content_encoding: Option<String>,
+    pub body_len: u64,
+    pub ttfb_us: u64,
+}
+
+impl H2Conn {
+    /// Runs the HTTP/2 preface on `stream` and drives the connection on the current runtime.
+    pub(crate) async fn handshake(stream: Stream) -> Result<H2Conn, ClientError> {
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .map_err(|e| ClientError::Protocol(format!("HTTP/2 handshake: {e}")))?;
+        // The connection future ends when the server goes away or every sender is dropped.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(H2Conn { sender })
+    }
+
+    pub(crate) fn is_usable(&self) -> bool {
+        !self.sender.is_closed()
+    }
+
+    pub(crate) async fn exchange(
+        &mut self,
+        request: http::Request<Full<Bytes>>,
+        mut body: Option<&mut Vec<u8>>,
+    ) -> Result<H2Exchange, ClientError> {
+        self.sender
+            .ready()
+            .await
+            .map_err(|e| ClientError::Protocol(format!("HTTP/2 connection: {e}")))?;
+        let sent = Instant::now();
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|e| ClientError::Protocol(format!("HTTP/2 request: {e}")))?;
+        let ttfb_us = sent.elapsed().as_micros() as u64;
+        let status = response.status();
+        let header = |name: http::header::HeaderName| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+        };
+        let location = header(http::header::LOCATION);
+        let content_encoding =
+            header(http::header::CONTENT_ENCODING).map(|v| v.to_ascii_lowercase());
+        let mut incoming = response.into_body();
+        let mut body_len = 0u64;
+        while let Some(frame) = incoming.frame().await {
+            let frame = frame.map_err(|e| ClientError::Protocol(format!("HTTP/2 body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                body_len += data.len() as u64;
+                if let Some(body) = body.as_deref_mut() {
+                    body.extend_from_slice(&data);
+                }
+            }
+        }
+        Ok(H2Exchange {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            location,
+            content_encoding,
+            body_len,
+            ttfb_us,
+        })
+    }
+}

@@ -1,0 +1,334 @@
+//! One engine thread: a current-thread runtime running its share of the users, a scheduler that
+//! follows the plan's profile, and a ticker that ships a stats delta every second.
+//!
+//! Shards share nothing while running: each has its own recorder, connections and timers, so a
+//! request never touches a lock or an atomic shared with another core.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use brood_plan::{ArrivalUnit, Curve, Plan, Profile, Segment};
+use brood_stats::{Recorder, Snapshot};
+
+use crate::arrivals::time_of_integral;
+use crate::client::{Prepared, TlsConfigs};
+use crate::mix::UserMix;
+use crate::vuser::{UserCtl, VUser};
+use crate::StartAt;
+
+/// How often the scheduler re-reads the profile and the control state.
+const SCHEDULER_TICK: Duration = Duration::from_millis(10);
+
+pub(crate) const RUNNING: u8 = 0;
+pub(crate) const STOPPING: u8 = 1;
+pub(crate) const ABORTING: u8 = 2;
+
+/// The one piece of state shared by the controlling thread and the shards.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    pub state: AtomicU8,
+}
+
+impl Control {
+    pub(crate) fn get(&self) -> u8 {
+        self.state.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn raise(&self, to: u8) {
+        self.state.fetch_max(to, Ordering::Relaxed);
+    }
+}
+
+/// Wall-clock milliseconds for a monotonic instant, anchored at the run's start.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Clock {
+    start: StartAt,
+}
+
+impl Clock {
+    pub(crate) fn unix_ms(&self, at: Instant) -> u64 {
+        let since = at.saturating_duration_since(self.start.instant).as_millis() as u64;
+        self.start.unix_ms + since
+    }
+}
+
+/// What every user of a shard reads.
+pub(crate) struct Shard {
+    pub plan: Arc<Plan>,
+    /// `[user type][task][request]`.
+    pub prepared: Vec<Vec<Vec<Prepared>>>,
+    /// Cumulative task weights per user type, for a binary search.
+    pub task_weights: Vec<Vec<u64>>,
+    pub tls: Arc<TlsConfigs>,
+    pub recorder: RefCell<Recorder>,
+    pub clock: Clock,
+    /// Users whose task is still running.
+    pub live: Cell<usize>,
+    /// Open model: users waiting for an arrival.
+    pub idle: RefCell<Vec<Rc<UserCtl>>>,
+}
+
+/// Where this shard sits: the engine's segment and this thread's place among the engine's threads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Place {
+    pub segment: Segment,
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Place {
+    /// This thread's part of `n` engine-level things: the ones whose index ≡ `index` (mod `count`).
+    fn part(&self, n: u64) -> u64 {
+        if n > self.index {
+            (n - self.index - 1) / self.count + 1
+        } else {
+            0
+        }
+    }
+}
+
+pub(crate) struct ShardRun {
+    pub plan: Arc<Plan>,
+    pub place: Place,
+    pub start: StartAt,
+    pub control: Arc<Control>,
+    pub tls: Arc<TlsConfigs>,
+    pub snapshots: Sender<Snapshot>,
+}
+
+impl ShardRun {
+    /// Runs the shard to completion on the calling thread.
+    pub(crate) fn run(self) -> std::io::Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, self.drive());
+        Ok(())
+    }
+
+    async fn drive(self) {
+        let shard = Rc::new(Shard {
+            prepared: self
+                .plan
+                .user_types
+                .iter()
+                .map(|t| {
+                    t.tasks
+                        .iter()
+                        .map(|task| task.requests.iter().map(Prepared::new).collect())
+                        .collect()
+                })
+                .collect(),
+            task_weights: self
+                .plan
+                .user_types
+                .iter()
+                .map(|t| {
+                    t.tasks
+                        .iter()
+                        .scan(0u64, |acc, task| {
+                            *acc += task.weight.max(1) as u64;
+                            Some(*acc)
+                        })
+                        .collect()
+                })
+                .collect(),
+            recorder: RefCell::new(Recorder::new(&self.plan.entries)),
+            plan: self.plan.clone(),
+            tls: self.tls.clone(),
+            clock: Clock { start: self.start },
+            live: Cell::new(0),
+            idle: RefCell::new(Vec::new()),
+        });
+        let users = Rc::new(Cell::new(0u64));
+        let ticker = tokio::task::spawn_local(tick_stats(
+            shard.clone(),
+            users.clone(),
+            self.start,
+            self.snapshots.clone(),
+        ));
+        let mix = UserMix::new(&self.plan, self.place.segment);
+        let mut active = Vec::new();
+        match &self.plan.profile {
+            Profile::Users { curve } => {
+                self.follow_users(&shard, curve, &mix, &mut active, &users)
+                    .await
+            }
+            Profile::Arrivals {
+                curve,
+                unit,
+                max_users,
+            } => {
+                let per_request = *unit == ArrivalUnit::Requests;
+                let cap = self
+                    .place
+                    .part(self.place.segment.share(*max_users as f64).max(1))
+                    .max(1);
+                let open = OpenModel {
+                    curve,
+                    per_request,
+                    cap,
+                    mix: &mix,
+                };
+                self.follow_arrivals(&shard, &open, &mut active, &users)
+                    .await
+            }
+        }
+        self.wind_down(&shard, &active).await;
+        ticker.abort();
+        let now = Instant::now();
+        let last = shard
+            .recorder
+            .borrow_mut()
+            .take(users.get(), shard.clock.unix_ms(now));
+        let _ = self.snapshots.send(last);
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.start.instant.elapsed()
+    }
+
+    fn ended(&self, curve: &Curve) -> bool {
+        self.control.get() != RUNNING || curve.end.is_some_and(|end| self.elapsed() >= end)
+    }
+
+    fn seed(&self, user: u64) -> u64 {
+        self.start.unix_ms ^ (self.place.index << 48) ^ user.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    async fn follow_users(
+        &self,
+        shard: &Rc<Shard>,
+        curve: &Curve,
+        mix: &UserMix,
+        active: &mut Vec<Rc<UserCtl>>,
+        users: &Cell<u64>,
+    ) {
+        tokio::time::sleep_until(self.start.instant.into()).await;
+        while !self.ended(curve) {
+            let mut wanted = self.place.segment.share(curve.value(self.elapsed()));
+            if let Some(limit) = mix.limit() {
+                wanted = wanted.min(limit);
+            }
+            let mine = self.place.part(wanted) as usize;
+            while active.len() < mine {
+                let index = active.len() as u64 * self.place.count + self.place.index;
+                let Some(user_type) = mix.type_for(index) else {
+                    break;
+                };
+                let ctl = Rc::new(UserCtl::default());
+                let user = VUser::new(shard.clone(), user_type, self.seed(index));
+                tokio::task::spawn_local(user.run_closed(ctl.clone()));
+                active.push(ctl);
+            }
+            while active.len() > mine {
+                if let Some(ctl) = active.pop() {
+                    ctl.stop();
+                }
+            }
+            users.set(active.len() as u64);
+            tokio::time::sleep(SCHEDULER_TICK).await;
+        }
+    }
+
+    async fn follow_arrivals(
+        &self,
+        shard: &Rc<Shard>,
+        open: &OpenModel<'_>,
+        active: &mut Vec<Rc<UserCtl>>,
+        users: &Cell<u64>,
+    ) {
+        let segment = self.place.segment;
+        let width = segment.width();
+        // Workers with different segments start their arrival sequences at different phases, so
+        // their requests interleave instead of arriving in bursts.
+        let phase = segment.start;
+        let mut n = self.place.index;
+        while !self.ended(open.curve) && width > 0.0 {
+            let Some(due_at) = time_of_integral(open.curve, (n as f64 + phase) / width) else {
+                tokio::time::sleep(SCHEDULER_TICK).await;
+                continue;
+            };
+            if open.curve.end.is_some_and(|end| due_at >= end) {
+                tokio::time::sleep(SCHEDULER_TICK).await;
+                continue;
+            }
+            let due = self.start.instant + due_at;
+            if due > Instant::now() + Duration::from_millis(1) {
+                let nap = due.min(Instant::now() + SCHEDULER_TICK * 10);
+                tokio::time::sleep_until(nap.into()).await;
+                continue;
+            }
+            self.dispatch(shard, open, due, active);
+            users.set(active.len() as u64);
+            n += self.place.count;
+        }
+    }
+
+    /// Hands one arrival to an idle user, starts a new user, or counts the arrival as dropped.
+    fn dispatch(
+        &self,
+        shard: &Rc<Shard>,
+        open: &OpenModel<'_>,
+        due: Instant,
+        active: &mut Vec<Rc<UserCtl>>,
+    ) {
+        if let Some(ctl) = shard.idle.borrow_mut().pop() {
+            ctl.give(due);
+            return;
+        }
+        if (active.len() as u64) < open.cap {
+            let index = active.len() as u64 * self.place.count + self.place.index;
+            if let Some(user_type) = open.mix.type_for(index) {
+                let ctl = Rc::new(UserCtl::default());
+                ctl.give(due);
+                let user = VUser::new(shard.clone(), user_type, self.seed(index));
+                tokio::task::spawn_local(user.run_open(ctl.clone(), open.per_request));
+                active.push(ctl);
+                return;
+            }
+        }
+        shard.recorder.borrow_mut().add_dropped_arrivals(1);
+    }
+
+    /// Tells every user to stop after its current task and waits up to the stop timeout; whatever is
+    /// still running after that is cut off when the runtime is dropped.
+    async fn wind_down(&self, shard: &Rc<Shard>, active: &[Rc<UserCtl>]) {
+        for ctl in active {
+            ctl.stop();
+        }
+        let deadline = Instant::now() + self.plan.stop_timeout;
+        while shard.live.get() > 0 && self.control.get() != ABORTING && Instant::now() < deadline {
+            let nap = deadline.min(Instant::now() + SCHEDULER_TICK);
+            tokio::time::sleep_until(nap.into()).await;
+        }
+    }
+}
+
+struct OpenModel<'a> {
+    curve: &'a Curve,
+    per_request: bool,
+    cap: u64,
+    mix: &'a UserMix,
+}
+
+/// Sends the shard's stats delta once a second, on whole seconds since the start.
+async fn tick_stats(shard: Rc<Shard>, users: Rc<Cell<u64>>, start: StartAt, tx: Sender<Snapshot>) {
+    let mut next = start.instant + Duration::from_secs(1);
+    loop {
+        tokio::time::sleep_until(next.into()).await;
+        let delta = shard
+            .recorder
+            .borrow_mut()
+            .take(users.get(), shard.clock.unix_ms(next));
+        if tx.send(delta).is_err() {
+            return;
+        }
+        next += Duration::from_secs(1);
+    }
+}
