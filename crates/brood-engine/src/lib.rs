@@ -13,6 +13,7 @@ mod mix;
 mod shard;
 mod vuser;
 
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -97,10 +98,13 @@ pub fn start(
     start: StartAt,
 ) -> Result<(Engine, Receiver<Snapshot>), EngineError> {
     raise_open_files_limit();
-    let control = Arc::new(Control::default());
+    let count = config.threads.max(1);
+    let control = Arc::new(Control {
+        users: (0..count).map(|_| AtomicU64::new(0)).collect(),
+        ..Control::default()
+    });
     let tls = Arc::new(client::TlsConfigs::new(plan.insecure_tls));
     let (tx, rx) = mpsc::channel();
-    let count = config.threads.max(1);
     let mut threads = Vec::with_capacity(count);
     for index in 0..count {
         let run = ShardRun {
@@ -137,6 +141,11 @@ impl Engine {
     /// Ends the run now and cuts running tasks off.
     pub fn abort(&self) {
         self.control.raise(ABORTING);
+    }
+
+    /// Users running now, over all threads.
+    pub fn users(&self) -> u64 {
+        self.control.users()
     }
 
     pub fn is_finished(&self) -> bool {

@@ -6,7 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +31,8 @@ pub(crate) const ABORTING: u8 = 2;
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     pub state: AtomicU8,
+    /// Running users per shard, written by each shard's scheduler (never by a request).
+    pub users: Vec<AtomicU64>,
 }
 
 impl Control {
@@ -40,6 +42,16 @@ impl Control {
 
     pub(crate) fn raise(&self, to: u8) {
         self.state.fetch_max(to, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_users(&self, shard: u64, n: u64) {
+        if let Some(slot) = self.users.get(shard as usize) {
+            slot.store(n, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn users(&self) -> u64 {
+        self.users.iter().map(|u| u.load(Ordering::Relaxed)).sum()
     }
 }
 
@@ -180,6 +192,7 @@ impl ShardRun {
             }
         }
         self.wind_down(&shard, &active).await;
+        self.control.set_users(self.place.index, 0);
         ticker.abort();
         let now = Instant::now();
         let last = shard
@@ -232,6 +245,8 @@ impl ShardRun {
                 }
             }
             users.set(active.len() as u64);
+            self.control
+                .set_users(self.place.index, active.len() as u64);
             tokio::time::sleep(SCHEDULER_TICK).await;
         }
     }
@@ -266,6 +281,8 @@ impl ShardRun {
             }
             self.dispatch(shard, open, due, active);
             users.set(active.len() as u64);
+            self.control
+                .set_users(self.place.index, active.len() as u64);
             n += self.place.count;
         }
     }

@@ -1,0 +1,152 @@
+//! The command line as clap sees it: raw flags only. `run.rs` turns them into checked settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "brood",
+    version,
+    about = "A distributed HTTP load tester with Locust's user model.",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  the run completed, every threshold passed and no request failed
+  1  some requests failed (set with --exit-code-on-error; 0 turns it off)
+  2  invalid input: a flag, the scenario file or a threshold
+  3  a threshold failed (also when it aborted the run)
+  5  an infrastructure error: the engine could not start or results could not be written";
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a load test headless, with a live view, a summary table, thresholds and exit codes.
+    Run(Box<RunArgs>),
+    /// Check a scenario file without running it.
+    Check(CheckArgs),
+    /// Serve the built-in demo target (a small shop API with realistic latencies and errors).
+    DemoTarget(DemoTargetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Quick mode: the URL to load (GET), instead of a scenario file. With --demo-target, a path.
+    pub url: Option<String>,
+
+    /// Scenario file (.yaml, .yml or .toml) describing user types, tasks and requests.
+    #[arg(short = 'f', long = "scenario", value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+
+    /// Host that relative URLs in the scenario are sent to (overrides the file's `host`).
+    #[arg(short = 'H', long, value_name = "URL")]
+    pub host: Option<String>,
+
+    /// Peak number of concurrent users (closed model). Default 1, or the file's `load.users`.
+    #[arg(short = 'u', long, value_name = "N", allow_hyphen_values = true)]
+    pub users: Option<String>,
+
+    /// Users started per second until --users are running. Default 1, or the file's.
+    #[arg(short = 'r', long, value_name = "RATE", allow_hyphen_values = true)]
+    pub spawn_rate: Option<String>,
+
+    /// Stop after this long, e.g. 300s, 20m, 1h30m (a bare number is seconds). Default: until Ctrl-C.
+    #[arg(short = 't', long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub run_time: Option<String>,
+
+    /// Load stages instead of users/spawn rate: `30s:100,1m:100,30s:0` (users, ramped linearly
+    /// from the previous stage) or `30s:100/s,1m:500/s` (arrival rates, open model).
+    #[arg(long, value_name = "STAGES")]
+    pub stages: Option<String>,
+
+    /// Open model: start this many arrivals per second whatever the response times; latency is
+    /// measured from each arrival's intended start (coordinated omission corrected).
+    #[arg(long, value_name = "RATE")]
+    pub arrival_rate: Option<String>,
+
+    /// What one arrival runs: `iterations` (a whole task) or `requests` (one request).
+    #[arg(long, value_name = "UNIT")]
+    pub arrival_unit: Option<String>,
+
+    /// Open model: most users busy at once; arrivals beyond them are dropped and counted.
+    #[arg(long, value_name = "N")]
+    pub max_users: Option<String>,
+
+    /// Quick mode think time after each request: `1s`, or a range `1s..3s` (uniform).
+    #[arg(long, value_name = "WAIT")]
+    pub wait: Option<String>,
+
+    /// How long running tasks may finish after the run ends before they are cut off. Default 0.
+    #[arg(long, value_name = "DURATION")]
+    pub stop_timeout: Option<String>,
+
+    /// Pass/fail condition, repeatable: `p95 < 500ms`, `failure_rate < 1%`, `rps > 1000`,
+    /// `"GET /cart: p99 < 1s"`. A failed threshold makes the exit code 3.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+
+    /// Stop the run as soon as a --threshold given on the command line fails (checked every second).
+    #[arg(long)]
+    pub abort_on_fail: bool,
+
+    /// Write Locust's CSV files: PREFIX_stats.csv (rewritten every second), PREFIX_stats_history.csv,
+    /// PREFIX_failures.csv and PREFIX_exceptions.csv.
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<String>,
+
+    /// Write every entry to the history CSV every second, not only the Aggregated row. History
+    /// percentiles are over the last 10 seconds, not cumulative.
+    #[arg(long)]
+    pub csv_full_history: bool,
+
+    /// Write the JSON summary here (schema: docs/json-summary.md).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// Write JUnit XML here, one test case per threshold.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+
+    /// Exit code when any request failed (Locust's --exit-code-on-error). 0 ignores failures.
+    #[arg(long, value_name = "CODE", default_value_t = 1)]
+    pub exit_code_on_error: u8,
+
+    /// Accept any TLS certificate (for staging hosts with self-signed certificates).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Use HTTP/2: ALPN h2 over TLS, prior knowledge (h2c) over plain HTTP.
+    #[arg(long)]
+    pub http2: bool,
+
+    /// Engine threads (one runtime each). Default: one per core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<String>,
+
+    /// Start the built-in demo target on 127.0.0.1 and aim the run at it.
+    #[arg(long)]
+    pub demo_target: bool,
+
+    /// No live view; only the final summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scenario file to check.
+    #[arg(short = 'f', long = "scenario", value_name = "FILE")]
+    pub scenario: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoTargetArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    pub bind: String,
+}

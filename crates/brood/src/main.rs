@@ -1,0 +1,21 @@
+//! The `brood` binary: parses the command line and hands each command to its module.
+
+mod cli;
+mod exit;
+mod outputs;
+mod run;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let outcome = match cli.command {
+        cli::Command::Run(args) => run::run(*args),
+        cli::Command::Check(args) => run::check(&args),
+        cli::Command::DemoTarget(args) => run::demo_target(&args),
+    };
+    outcome.into()
+}

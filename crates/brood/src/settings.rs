@@ -1,0 +1,181 @@
+//! `brood run`'s raw flags turned into checked settings: a compiled plan plus where the results go.
+//! Every error names the flag or scenario field it is about.
+
+use std::path::PathBuf;
+
+use brood_plan::{
+    compile, load_scenario, parse_arrival_unit, parse_duration, parse_stages, parse_threshold,
+    parse_wait, LoadOptions, Plan, PlanError, Scenario,
+};
+
+use crate::cli::RunArgs;
+
+/// Where a run's files go.
+#[derive(Debug, Default)]
+pub struct Outputs {
+    pub csv_prefix: Option<String>,
+    pub full_history: bool,
+    pub json: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug)]
+pub struct Settings {
+    pub plan: Plan,
+    pub scenario_label: Option<String>,
+    /// What the run aims at, for reports.
+    pub target: String,
+    pub outputs: Outputs,
+    pub threads: usize,
+    pub quiet: bool,
+    pub exit_code_on_error: u8,
+}
+
+impl Settings {
+    /// Checks every flag; `demo_host` is the base URL of a demo target started for this run.
+    pub fn from_args(args: &RunArgs, demo_host: Option<&str>) -> Result<Settings, PlanError> {
+        let scenario = scenario(args, demo_host)?;
+        let opts = load_options(args, demo_host)?;
+        let plan = compile(&scenario, &opts)?;
+        let target = opts
+            .host
+            .clone()
+            .or_else(|| scenario.host.as_ref().map(|h| h.to_string()))
+            .or_else(|| first_url(&plan))
+            .unwrap_or_default();
+        let threads = match &args.threads {
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Some(text) => match text.trim().parse::<usize>() {
+                Ok(n) if (1..=1024).contains(&n) => n,
+                _ => return Err(invalid("--threads", text, "a whole number from 1 to 1024")),
+            },
+        };
+        Ok(Settings {
+            plan,
+            scenario_label: args.scenario.as_ref().map(|p| p.display().to_string()),
+            target,
+            outputs: Outputs {
+                csv_prefix: args.csv.clone(),
+                full_history: args.csv_full_history,
+                json: args.json.clone(),
+                junit: args.junit.clone(),
+            },
+            threads,
+            quiet: args.quiet,
+            exit_code_on_error: args.exit_code_on_error,
+        })
+    }
+}
+
+fn scenario(args: &RunArgs, demo_host: Option<&str>) -> Result<Scenario, PlanError> {
+    match (&args.url, &args.scenario) {
+        (Some(_), Some(_)) => Err(PlanError::InvalidOption {
+            flag: "URL".into(),
+            message: "give either a URL (quick mode) or --scenario, not both".into(),
+            hint: Some("put the URL in the scenario's `host` or pass it with --host".into()),
+        }),
+        (None, None) => match demo_host {
+            Some(host) => Scenario::quick(&format!("{host}/")).map_err(|e| e.for_flag("URL")),
+            None => Err(PlanError::InvalidOption {
+                flag: "URL".into(),
+                message: "nothing to load: give a URL or --scenario FILE".into(),
+                hint: Some("e.g. brood run http://127.0.0.1:8080/ -u 10 -r 2 -t 30s".into()),
+            }),
+        },
+        (Some(url), None) => {
+            let full = match demo_host {
+                Some(host) if url.starts_with('/') => format!("{host}{url}"),
+                _ => url.clone(),
+            };
+            Scenario::quick(&full).map_err(|e| e.for_flag("URL"))
+        }
+        (None, Some(path)) => load_scenario(path),
+    }
+}
+
+fn load_options(args: &RunArgs, demo_host: Option<&str>) -> Result<LoadOptions, PlanError> {
+    let duration = |flag: &str, v: &Option<String>| {
+        v.as_deref()
+            .map(|s| parse_duration(s).map_err(|e| e.for_flag(flag)))
+            .transpose()
+    };
+    let mut thresholds = Vec::new();
+    for text in &args.thresholds {
+        let mut t = parse_threshold(text).map_err(|e| e.for_flag("--threshold"))?;
+        t.abort_on_fail |= args.abort_on_fail;
+        thresholds.push(t);
+    }
+    Ok(LoadOptions {
+        host: args.host.clone().or_else(|| demo_host.map(str::to_string)),
+        users: number(&args.users, "--users", "a whole number of users, 0 or more")?,
+        spawn_rate: rate(&args.spawn_rate, "--spawn-rate")?,
+        run_time: duration("--run-time", &args.run_time)?,
+        stages: args
+            .stages
+            .as_deref()
+            .map(|s| parse_stages(s).map_err(|e| e.for_flag("--stages")))
+            .transpose()?,
+        arrival_rate: rate(&args.arrival_rate, "--arrival-rate")?,
+        arrival_unit: args
+            .arrival_unit
+            .as_deref()
+            .map(|s| parse_arrival_unit(s).map_err(|e| e.for_flag("--arrival-unit")))
+            .transpose()?,
+        max_users: number(
+            &args.max_users,
+            "--max-users",
+            "a whole number of users, 1 or more",
+        )?
+        .map(|n| {
+            u32::try_from(n)
+                .map_err(|_| invalid("--max-users", &n.to_string(), "at most 4294967295"))
+        })
+        .transpose()?,
+        stop_timeout: duration("--stop-timeout", &args.stop_timeout)?,
+        thresholds,
+        wait: args
+            .wait
+            .as_deref()
+            .map(|s| parse_wait(s).map_err(|e| e.for_flag("--wait")))
+            .transpose()?,
+        insecure_tls: args.insecure,
+        http2: args.http2.then_some(true),
+    })
+}
+
+fn number(value: &Option<String>, flag: &str, expected: &str) -> Result<Option<u64>, PlanError> {
+    value
+        .as_deref()
+        .map(|s| {
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| invalid(flag, s, expected))
+        })
+        .transpose()
+}
+
+fn rate(value: &Option<String>, flag: &str) -> Result<Option<f64>, PlanError> {
+    value
+        .as_deref()
+        .map(|s| {
+            let text = s.trim().trim_end_matches("/s");
+            match text.parse::<f64>() {
+                Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+                _ => Err(invalid(flag, s, "a number above 0 (per second)")),
+            }
+        })
+        .transpose()
+}
+
+fn invalid(flag: &str, got: &str, expected: &str) -> PlanError {
+    PlanError::InvalidOption {
+        flag: flag.into(),
+        message: format!("expected {expected}, got {got:?}"),
+        hint: None,
+    }
+}
+
+fn first_url(plan: &Plan) -> Option<String> {
+    let request = plan.user_types.first()?.tasks.first()?.requests.first()?;
+    Some(request.url.to_string())
+}
