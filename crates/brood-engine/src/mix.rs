@@ -10,6 +10,9 @@ pub(crate) struct UserMix {
     fixed_total: u64,
     /// One cycle of the weighted round robin over the types without a fixed count.
     cycle: Vec<usize>,
+    /// The open model's cycle over every type, fixed counts acting as weights: arrivals, not
+    /// users, follow the mix there.
+    arrivals: Vec<usize>,
 }
 
 /// Longest cycle kept; larger weight sums are scaled down (the mix stays within 1/`MAX_CYCLE`).
@@ -19,7 +22,12 @@ impl UserMix {
     pub(crate) fn new(plan: &Plan, segment: Segment) -> UserMix {
         let mut fixed = Vec::new();
         let mut weighted = Vec::new();
+        let mut all = Vec::new();
         for (i, t) in plan.user_types.iter().enumerate() {
+            let w = t.fixed_count.unwrap_or(t.weight) as u64;
+            if w > 0 {
+                all.push((i, w));
+            }
             match t.fixed_count {
                 Some(n) => fixed.push((i, segment.share(n as f64))),
                 None if t.weight > 0 => weighted.push((i, t.weight as u64)),
@@ -31,7 +39,16 @@ impl UserMix {
             fixed,
             fixed_total,
             cycle: smooth_round_robin(&weighted),
+            arrivals: smooth_round_robin(&all),
         }
+    }
+
+    /// The user type that serves the `index`-th arrival of this engine.
+    pub(crate) fn arrival_type(&self, index: u64) -> usize {
+        if self.arrivals.is_empty() {
+            return 0;
+        }
+        self.arrivals[(index % self.arrivals.len() as u64) as usize]
     }
 
     /// The type of the `index`-th user of this engine, or `None` when only fixed counts exist and

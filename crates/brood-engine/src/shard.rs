@@ -80,8 +80,8 @@ pub(crate) struct Shard {
     pub clock: Clock,
     /// Users whose task is still running.
     pub live: Cell<usize>,
-    /// Open model: users waiting for an arrival.
-    pub idle: RefCell<Vec<Rc<UserCtl>>>,
+    /// Open model: users waiting for an arrival, per user type.
+    pub idle: RefCell<Vec<Vec<Rc<UserCtl>>>>,
 }
 
 /// Where this shard sits: the engine's segment and this thread's place among the engine's threads.
@@ -155,7 +155,7 @@ impl ShardRun {
             tls: self.tls.clone(),
             clock: Clock { start: self.start },
             live: Cell::new(0),
-            idle: RefCell::new(Vec::new()),
+            idle: RefCell::new(vec![Vec::new(); self.plan.user_types.len()]),
         });
         let users = Rc::new(Cell::new(0u64));
         let ticker = tokio::task::spawn_local(tick_stats(
@@ -279,7 +279,7 @@ impl ShardRun {
                 tokio::time::sleep_until(nap.into()).await;
                 continue;
             }
-            self.dispatch(shard, open, due, active);
+            self.dispatch(shard, open, open.mix.arrival_type(n), due, active);
             users.set(active.len() as u64);
             self.control
                 .set_users(self.place.index, active.len() as u64);
@@ -287,28 +287,28 @@ impl ShardRun {
         }
     }
 
-    /// Hands one arrival to an idle user, starts a new user, or counts the arrival as dropped.
+    /// Hands one arrival to an idle user of its type, starts a new one, or counts the arrival as
+    /// dropped when `cap` users are busy.
     fn dispatch(
         &self,
         shard: &Rc<Shard>,
         open: &OpenModel<'_>,
+        user_type: usize,
         due: Instant,
         active: &mut Vec<Rc<UserCtl>>,
     ) {
-        if let Some(ctl) = shard.idle.borrow_mut().pop() {
+        if let Some(ctl) = shard.idle.borrow_mut()[user_type].pop() {
             ctl.give(due);
             return;
         }
         if (active.len() as u64) < open.cap {
             let index = active.len() as u64 * self.place.count + self.place.index;
-            if let Some(user_type) = open.mix.type_for(index) {
-                let ctl = Rc::new(UserCtl::default());
-                ctl.give(due);
-                let user = VUser::new(shard.clone(), user_type, self.seed(index));
-                tokio::task::spawn_local(user.run_open(ctl.clone(), open.per_request));
-                active.push(ctl);
-                return;
-            }
+            let ctl = Rc::new(UserCtl::default());
+            ctl.give(due);
+            let user = VUser::new(shard.clone(), user_type, self.seed(index));
+            tokio::task::spawn_local(user.run_open(ctl.clone(), open.per_request));
+            active.push(ctl);
+            return;
         }
         shard.recorder.borrow_mut().add_dropped_arrivals(1);
     }

@@ -116,7 +116,7 @@ impl VUser {
                         .await;
                 }
             }
-            self.shard.idle.borrow_mut().push(ctl.clone());
+            self.shard.idle.borrow_mut()[self.user_type].push(ctl.clone());
         }
     }
 

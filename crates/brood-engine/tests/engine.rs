@@ -192,12 +192,17 @@ fn slow_bodies_count_in_the_response_time() {
 #[test]
 fn chunked_gzip_and_redirects() {
     let target = Target::start(TargetConfig::default()).unwrap();
-    let mut gz = request(&target.url("/gzip/1000"));
-    gz.decompress = true;
-    let s = run(plan(vec![gz], users(1.0, Duration::from_millis(300))));
-    let e = only_entry(&s);
-    assert_eq!(e.failures, 0);
-    assert_eq!(e.content_bytes, 1000 * e.requests);
+    for encoding in ["gzip", "brotli"] {
+        let mut compressed = request(&target.url(&format!("/{encoding}/1000")));
+        compressed.decompress = true;
+        let s = run(plan(
+            vec![compressed],
+            users(1.0, Duration::from_millis(300)),
+        ));
+        let e = only_entry(&s);
+        assert_eq!(e.failures, 0, "{encoding}: {:?}", s.failures);
+        assert_eq!(e.content_bytes, 1000 * e.requests, "{encoding} is decoded");
+    }
 
     let s = run(plan(
         vec![request(&target.url("/chunked/5000"))],

@@ -142,6 +142,11 @@ pub struct CheckArgs {
     /// Scenario file to check.
     #[arg(short = 'f', long = "scenario", value_name = "FILE")]
     pub scenario: PathBuf,
+
+    /// Host for relative URLs, as `brood run --host`. Without it (and without `host` in the file),
+    /// relative URLs are checked against a placeholder host.
+    #[arg(short = 'H', long, value_name = "URL")]
+    pub host: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -308,10 +308,20 @@ impl Live {
     }
 }
 
+/// Stands in for the host when `brood check` is given none: the file may be meant for `--host`.
+const PLACEHOLDER_HOST: &str = "http://host.invalid";
+
 /// `brood check`: parse and compile a scenario without running it.
 pub fn check(args: &CheckArgs) -> Outcome {
-    let compiled = brood_plan::load_scenario(&args.scenario)
-        .and_then(|s| brood_plan::compile(&s, &brood_plan::LoadOptions::default()));
+    let compiled = brood_plan::load_scenario(&args.scenario).and_then(|s| {
+        let placeholder =
+            (s.host.is_none() && args.host.is_none()).then(|| PLACEHOLDER_HOST.to_string());
+        let opts = brood_plan::LoadOptions {
+            host: args.host.clone().or(placeholder),
+            ..brood_plan::LoadOptions::default()
+        };
+        brood_plan::compile(&s, &opts)
+    });
     match compiled {
         Ok(plan) => {
             let tasks: usize = plan.user_types.iter().map(|t| t.tasks.len()).sum();

@@ -1,0 +1,279 @@
+//! The real `brood` binary against in-process targets: exit codes, error messages that name the
+//! flag or field, and result files that parse back with Locust's exact headers.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use brood_target::{Target, TargetConfig};
+
+fn brood(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_brood"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("brood runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+const STATS_HEADER: &str = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%";
+const HISTORY_HEADER: &str = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size";
+const FAILURES_HEADER: &str = "Method,Name,Error,Occurrences,First Seen,Last Seen";
+const EXCEPTIONS_HEADER: &str = "Count,Message,Traceback,Nodes";
+
+#[test]
+fn bad_flags_name_the_flag_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "http://127.0.0.1:9/", "-u", "-5"], "--users"),
+        (&["run", "http://127.0.0.1:9/", "-r", "0"], "--spawn-rate"),
+        (&["run", "http://127.0.0.1:9/", "-t", "5x"], "--run-time"),
+        (&["run", "127.0.0.1:9/x"], "URL"),
+        (
+            &["run", "http://127.0.0.1:9/", "--threshold", "p95 <"],
+            "--threshold",
+        ),
+        (
+            &["run", "http://127.0.0.1:9/", "--wait", "3s..1s"],
+            "--wait",
+        ),
+        (
+            &["run", "http://127.0.0.1:9/", "--threads", "0"],
+            "--threads",
+        ),
+        (&["run"], "URL"),
+    ];
+    for (args, flag) in cases {
+        let o = brood(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(flag), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{args:?}");
+    }
+}
+
+#[test]
+fn scenario_errors_point_at_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        "host: http://127.0.0.1:9\nusers:\n  - name: a\n    wieght: 2\n    tasks: [\"GET /\"]\n",
+    )
+    .unwrap();
+    for command in ["run", "check"] {
+        let o = brood(&[command, "-f", file.to_str().unwrap()], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains("s.yaml:4:"), "{err}");
+        assert!(err.contains("wieght") && err.contains("weight"), "{err}");
+    }
+}
+
+#[test]
+fn a_quick_run_writes_locust_files_that_match_the_target() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = target.url("/delay/2");
+    let o = brood(
+        &[
+            "run",
+            &url,
+            "-u",
+            "5",
+            "-r",
+            "100",
+            "-t",
+            "2s",
+            "--stop-timeout",
+            "5s",
+            "--csv",
+            "out",
+            "--json",
+            "out.json",
+            "--junit",
+            "out.xml",
+            "--threshold",
+            "p95 < 2s",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let (header, rows) = read_csv(&dir.path().join("out_stats.csv"));
+    assert_eq!(header.join(","), STATS_HEADER);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][..2], ["GET".to_string(), "/delay/2".to_string()]);
+    assert_eq!(rows[1][1], "Aggregated");
+    let requests: u64 = rows[1][2].parse().unwrap();
+    assert_eq!(
+        requests,
+        target.requests(),
+        "every request the target saw is counted"
+    );
+    let (header, history) = read_csv(&dir.path().join("out_stats_history.csv"));
+    assert_eq!(header.join(","), HISTORY_HEADER);
+    assert!(history.len() >= 2);
+    let (header, _) = read_csv(&dir.path().join("out_failures.csv"));
+    assert_eq!(header.join(","), FAILURES_HEADER);
+    let (header, _) = read_csv(&dir.path().join("out_exceptions.csv"));
+    assert_eq!(header.join(","), EXCEPTIONS_HEADER);
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
+    assert_eq!(json["schema_version"], 1);
+    let junit = std::fs::read_to_string(dir.path().join("out.xml")).unwrap();
+    assert!(junit.contains("tests=\"1\" failures=\"0\""), "{junit}");
+    let summary = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        summary.contains("Aggregated") && summary.contains("pass"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn exit_codes_follow_the_table() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ok = target.url("/");
+    let failing = target.url("/status/500");
+    let run = |extra: &[&str], url: &str| {
+        let mut args = vec!["run", url, "-u", "2", "-r", "100", "-t", "1s", "--quiet"];
+        args.extend_from_slice(extra);
+        brood(&args, dir.path()).status.code()
+    };
+    assert_eq!(run(&[], &ok), Some(0));
+    assert_eq!(run(&["--threshold", "rps > 100000000"], &ok), Some(3));
+    assert_eq!(
+        run(&[], &failing),
+        Some(1),
+        "Locust's --exit-code-on-error default"
+    );
+    assert_eq!(run(&["--exit-code-on-error", "7"], &failing), Some(7));
+    assert_eq!(run(&["--exit-code-on-error", "0"], &failing), Some(0));
+    assert_eq!(
+        run(&["--threshold", "failure_rate < 1%"], &failing),
+        Some(3)
+    );
+}
+
+#[test]
+fn a_failing_threshold_can_abort_the_run() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let o = brood(
+        &[
+            "run",
+            &target.url("/status/500"),
+            "-u",
+            "2",
+            "-t",
+            "60s",
+            "--threshold",
+            "failure_rate < 1%",
+            "--abort-on-fail",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(stderr(&o).contains("failure_rate < 1%"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_scenario_runs_its_user_types_and_the_open_model_from_flags() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mix.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[users]]
+name = "reader"
+weight = 3
+tasks = [{ request = { url = "/bytes/10", name = "read" } }]
+
+[[users]]
+name = "writer"
+weight = 1
+tasks = [{ post = "/echo", json = { a = 1 }, name = "write" }]
+"#,
+    )
+    .unwrap();
+    let host = format!("http://{}", target.addr());
+    let o = brood(
+        &[
+            "run",
+            "-f",
+            "mix.toml",
+            "-H",
+            &host,
+            "--arrival-rate",
+            "200",
+            "--max-users",
+            "40",
+            "-t",
+            "2s",
+            "--stop-timeout",
+            "5s",
+            "--csv",
+            "mix",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_, rows) = read_csv(&dir.path().join("mix_stats.csv"));
+    let count = |name: &str| -> u64 {
+        rows.iter()
+            .find(|r| r[1] == name)
+            .map_or(0, |r| r[2].parse().unwrap())
+    };
+    let total = count("Aggregated");
+    assert!(
+        (396..=404).contains(&total),
+        "{total} requests for 200/s over 2 s"
+    );
+    assert_eq!(total, target.requests());
+    assert!(count("read") > 0 && count("write") > 0);
+}
+
+#[test]
+fn every_example_scenario_checks() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if !matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "toml")
+        ) {
+            continue;
+        }
+        let o = brood(&["check", "-f", path.to_str().unwrap()], &examples);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            stderr(&o)
+        );
+        seen += 1;
+    }
+    assert!(seen > 0);
+}
