@@ -8,7 +8,8 @@ use std::time::Duration;
 use crate::error::{FieldPath, Issue, PlanError};
 use crate::load::{self, Stage};
 use crate::plan::{
-    ArrivalUnit, Body, EntryName, Plan, RequestPlan, TaskPlan, Threshold, Url, UserTypePlan, Wait,
+    ArrivalUnit, Body, EntryName, Plan, RequestPlan, StepPlan, TaskPlan, Threshold, Url,
+    UserTypePlan, Wait,
 };
 use crate::request::{BodySpec, RequestSpec};
 use crate::scenario::{host_from_text, Scenario, Step, TaskLayout, TaskSpec, UserSpec};
@@ -163,6 +164,10 @@ impl Compiler<'_> {
             fixed_count: user.fixed_count,
             wait,
             tasks,
+            on_start: Vec::new(),
+            on_stop: Vec::new(),
+            vars: Vec::new(),
+            feeds: Vec::new(),
         })
     }
 
@@ -172,7 +177,7 @@ impl Compiler<'_> {
             match step {
                 Step::Request(spec) => {
                     let url_at = at.clone().join(&task.layout.step_field(i, "url"));
-                    requests.push(self.request(spec, &url_at)?);
+                    requests.push(StepPlan::Request(Box::new(self.request(spec, &url_at)?)));
                 }
             }
         }
@@ -180,7 +185,7 @@ impl Compiler<'_> {
             // The index matches the error paths (`tasks[2]` is `task 2`).
             name: task.name.clone().unwrap_or_else(|| format!("task {index}")),
             weight: task.weight,
-            requests,
+            steps: requests,
         })
     }
 
@@ -222,6 +227,9 @@ impl Compiler<'_> {
                 .or(spec.http2)
                 .or(defaults.http2)
                 .unwrap_or(false),
+            template: None,
+            checks: Vec::new(),
+            extract: Vec::new(),
         })
     }
 

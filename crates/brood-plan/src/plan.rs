@@ -42,15 +42,34 @@ pub struct UserTypePlan {
     pub wait: Wait,
     /// Never empty.
     pub tasks: Vec<TaskPlan>,
+    /// Steps each user runs once when it starts, and once when it stops (Locust's on_start/on_stop).
+    pub on_start: Vec<StepPlan>,
+    pub on_stop: Vec<StepPlan>,
+    /// Variables every user of the type starts with.
+    pub vars: Vec<(String, String)>,
+    /// Data feeds whose columns become variables.
+    pub feeds: Vec<FeedPlan>,
 }
 
+/// A task: its steps run in order each time it is picked (a flow, as Locust's SequentialTaskSet).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TaskPlan {
     pub name: String,
     /// Relative weight among the user type's tasks (at least 1).
     pub weight: u32,
-    /// Requests sent in order, one after the other, each time the task runs. Never empty.
-    pub requests: Vec<RequestPlan>,
+    /// Never empty.
+    pub steps: Vec<StepPlan>,
+}
+
+/// One thing a task does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum StepPlan {
+    Request(Box<RequestPlan>),
+    /// Think time between two steps.
+    Think(Wait),
+    /// Weighted random sub-tasks, as Locust's TaskSet: one is picked and its steps run. Nested one
+    /// level only: the sub-tasks' steps contain no `Pick`.
+    Pick(Vec<TaskPlan>),
 }
 
 /// One HTTP request, ready to send.
@@ -72,6 +91,170 @@ pub struct RequestPlan {
     pub decompress: bool,
     /// Use HTTP/2: ALPN `h2` over TLS, prior knowledge (h2c) over plain TCP.
     pub http2: bool,
+    /// The parts rendered per request from variables; `None` when the request is static (then
+    /// `url`, `headers` and `body` are sent as they are, serialized once before the run).
+    pub template: Option<RequestTemplate>,
+    /// Checks on the response; a failed check makes the request a failure with the check's reason.
+    /// Without a `Status` check, a status of 400 or more is a failure.
+    pub checks: Vec<Check>,
+    /// Values taken from the response into the user's variables.
+    pub extract: Vec<Extract>,
+}
+
+/// The templated parts of a request. Rendering fills `{{...}}` from the user's variables.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestTemplate {
+    /// An absolute URL, or a path (query allowed) joined to `RequestPlan::url`'s origin and base.
+    /// Inserted values are percent-encoded where a URL needs it.
+    pub url: Template,
+    /// Appended to the rendered URL, percent-encoded.
+    pub query: Vec<(String, Template)>,
+    /// Header values (names are plain); a rendered value with CR or LF is refused.
+    pub headers: Vec<(String, Template)>,
+    pub body: Option<BodyTemplate>,
+    pub auth: Option<Auth>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum BodyTemplate {
+    /// Sent as rendered, with this content type.
+    Raw {
+        content_type: Option<String>,
+        template: Template,
+    },
+    /// JSON text whose `{{...}}` sit inside string literals; inserted values are JSON-escaped.
+    Json(Template),
+    /// `application/x-www-form-urlencoded`; values percent-encoded (spaces as `+`).
+    Form(Vec<(String, Template)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Auth {
+    Basic {
+        username: Template,
+        password: Template,
+    },
+    Bearer(Template),
+}
+
+/// A string with `{{...}}` holes, parsed once at compile time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TemplatePart {
+    Text(String),
+    /// `{{name}}`: a per-user variable (extracted, from a feed, or from `vars`).
+    Var(String),
+    /// `{{env.NAME}}`: read from the environment of the process that runs the load, so secrets
+    /// never travel in a plan or a job, and never appear in a report.
+    Env(String),
+    Builtin(Builtin),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Builtin {
+    /// `{{user_id}}`: the user's number within the run.
+    UserId,
+    /// `{{iteration}}`: how many tasks this user has started, from 1.
+    Iteration,
+    /// `{{random_int(min, max)}}`, both inclusive.
+    RandomInt {
+        min: i64,
+        max: i64,
+    },
+    /// `{{uuid}}`: a random version-4 UUID.
+    Uuid,
+    /// `{{timestamp}}`: Unix seconds; `{{timestamp_ms}}`: Unix milliseconds.
+    Timestamp,
+    TimestampMs,
+}
+
+/// A condition on a response, as Locust's `catch_response`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Check {
+    /// The status is in one of these inclusive ranges (`200`, `200-299`, `2xx`).
+    Status(Vec<(u16, u16)>),
+    BodyContains(String),
+    /// A regular expression (Rust `regex` syntax) that must match somewhere in the body.
+    BodyMatches(String),
+    /// The JSON value at an RFC 6901 pointer equals this value.
+    JsonEquals {
+        pointer: String,
+        value: serde_json::Value,
+    },
+    JsonExists(String),
+    /// A response header (case-insensitive name) equals this value exactly.
+    HeaderEquals {
+        name: String,
+        value: String,
+    },
+    /// The response time is below this.
+    ResponseTimeBelow(Duration),
+}
+
+/// Takes a value from a response into a variable. Finding nothing is an exception.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Extract {
+    pub var: String,
+    pub from: ExtractFrom,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ExtractFrom {
+    /// RFC 6901 pointer into the JSON body; strings are taken as they are, other values as JSON.
+    Json(String),
+    /// A capture group (0 = the whole match) of the first match in the body.
+    Regex {
+        pattern: String,
+        group: usize,
+    },
+    Header(String),
+    /// A cookie the user holds after the response.
+    Cookie(String),
+}
+
+/// Rows of a CSV file whose columns become variables.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeedPlan {
+    /// The file as written in the scenario, for messages.
+    pub name: String,
+    pub columns: Vec<String>,
+    /// Never empty; every row has `columns.len()` cells.
+    pub rows: Vec<Vec<String>>,
+    pub order: FeedOrder,
+    /// When a user takes the next row.
+    pub per: FeedScope,
+    pub when_exhausted: FeedExhausted,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeedOrder {
+    /// Rows in file order, shared by the users, wrapping around.
+    RoundRobin,
+    Random,
+    /// Each row is used once in the whole run; see `FeedExhausted` for what happens after.
+    Unique,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeedScope {
+    /// One row for the user's whole life, taken when it starts.
+    User,
+    /// A new row at the start of each task.
+    Iteration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FeedExhausted {
+    /// Start again from the first row (only meaningful for `Unique`).
+    Recycle,
+    /// The user that found no row stops.
+    StopUser,
+    /// The run stops.
+    StopRun,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
