@@ -8,8 +8,12 @@
 //! round-robin share of the users with its own connections and recorder. A request touches no lock.
 
 mod arrivals;
+mod checks;
 mod client;
+mod feeds;
 mod mix;
+mod render;
+mod scenario;
 mod shard;
 mod vuser;
 
@@ -64,12 +68,15 @@ pub fn unix_ms_now() -> u64 {
 pub struct EngineConfig {
     /// Engine threads; each is one runtime. Defaults to the number of cores.
     pub threads: usize,
+    /// This process's name in exception reports (Locust's "nodes"): a worker id, or `local`.
+    pub node: String,
 }
 
 impl Default for EngineConfig {
     fn default() -> EngineConfig {
         EngineConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            node: "local".into(),
         }
     }
 }
@@ -117,6 +124,7 @@ pub fn start(
             start,
             control: control.clone(),
             tls: tls.clone(),
+            node: config.node.clone(),
             snapshots: tx.clone(),
         };
         let handle = std::thread::Builder::new()

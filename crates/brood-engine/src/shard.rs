@@ -5,6 +5,7 @@
 //! request never touches a lock or an atomic shared with another core.
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::Sender;
@@ -15,8 +16,10 @@ use brood_plan::{ArrivalUnit, Curve, Plan, Profile, Segment};
 use brood_stats::{Recorder, Snapshot};
 
 use crate::arrivals::time_of_integral;
-use crate::client::{Prepared, TlsConfigs};
+use crate::client::TlsConfigs;
+use crate::feeds::FeedState;
 use crate::mix::UserMix;
+use crate::scenario::PUser;
 use crate::vuser::{UserCtl, VUser};
 use crate::StartAt;
 
@@ -71,10 +74,15 @@ impl Clock {
 /// What every user of a shard reads.
 pub(crate) struct Shard {
     pub plan: Arc<Plan>,
-    /// `[user type][task][request]`.
-    pub prepared: Vec<Vec<Vec<Prepared>>>,
-    /// Cumulative task weights per user type, for a binary search.
-    pub task_weights: Vec<Vec<u64>>,
+    /// The plan's user types, ready to run on this thread.
+    pub users: Vec<PUser>,
+    /// `[user type][feed]`.
+    pub feeds: Vec<Vec<FeedState>>,
+    pub control: Arc<Control>,
+    /// This process's name in exception reports.
+    pub node: String,
+    /// Environment variables read by templates, looked up once each.
+    env: RefCell<HashMap<String, Option<String>>>,
     pub tls: Arc<TlsConfigs>,
     pub recorder: RefCell<Recorder>,
     pub clock: Clock,
@@ -82,6 +90,16 @@ pub(crate) struct Shard {
     pub live: Cell<usize>,
     /// Open model: users waiting for an arrival, per user type.
     pub idle: RefCell<Vec<Vec<Rc<UserCtl>>>>,
+}
+
+impl Shard {
+    pub(crate) fn env(&self, name: &str) -> Option<String> {
+        self.env
+            .borrow_mut()
+            .entry(name.to_string())
+            .or_insert_with(|| std::env::var(name).ok())
+            .clone()
+    }
 }
 
 /// Where this shard sits: the engine's segment and this thread's place among the engine's threads.
@@ -109,6 +127,7 @@ pub(crate) struct ShardRun {
     pub start: StartAt,
     pub control: Arc<Control>,
     pub tls: Arc<TlsConfigs>,
+    pub node: String,
     pub snapshots: Sender<Snapshot>,
 }
 
@@ -124,32 +143,29 @@ impl ShardRun {
     }
 
     async fn drive(self) {
+        let prepared = match crate::scenario::prepare(&self.plan) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("brood: cannot prepare the scenario: {e}");
+                return;
+            }
+        };
         let shard = Rc::new(Shard {
-            prepared: self
+            users: prepared,
+            feeds: self
                 .plan
                 .user_types
                 .iter()
                 .map(|t| {
-                    t.tasks
+                    t.feeds
                         .iter()
-                        .map(|task| task.requests.iter().map(Prepared::new).collect())
+                        .map(|_| FeedState::new(self.place.index, self.place.count))
                         .collect()
                 })
                 .collect(),
-            task_weights: self
-                .plan
-                .user_types
-                .iter()
-                .map(|t| {
-                    t.tasks
-                        .iter()
-                        .scan(0u64, |acc, task| {
-                            *acc += task.weight.max(1) as u64;
-                            Some(*acc)
-                        })
-                        .collect()
-                })
-                .collect(),
+            control: self.control.clone(),
+            node: self.node.clone(),
+            env: RefCell::new(HashMap::new()),
             recorder: RefCell::new(Recorder::new(&self.plan.entries)),
             plan: self.plan.clone(),
             tls: self.tls.clone(),
@@ -235,7 +251,7 @@ impl ShardRun {
                     break;
                 };
                 let ctl = Rc::new(UserCtl::default());
-                let user = VUser::new(shard.clone(), user_type, self.seed(index));
+                let user = VUser::new(shard.clone(), user_type, index, self.seed(index));
                 tokio::task::spawn_local(user.run_closed(ctl.clone()));
                 active.push(ctl);
             }
@@ -305,7 +321,7 @@ impl ShardRun {
             let index = active.len() as u64 * self.place.count + self.place.index;
             let ctl = Rc::new(UserCtl::default());
             ctl.give(due);
-            let user = VUser::new(shard.clone(), user_type, self.seed(index));
+            let user = VUser::new(shard.clone(), user_type, index, self.seed(index));
             tokio::task::spawn_local(user.run_open(ctl.clone(), open.per_request));
             active.push(ctl);
             return;

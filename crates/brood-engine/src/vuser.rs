@@ -1,20 +1,27 @@
-//! The virtual user: one loop that picks tasks, sends their requests, records the outcomes and waits.
+//! The virtual user: one loop that picks tasks, runs their steps (requests, think time, weighted
+//! picks), checks and extracts, records the outcomes and waits.
 //!
 //! Every load model runs this same user. The closed model lets it loop with think time; the open model
 //! hands it arrivals one at a time and measures from each arrival's intended time.
 
 use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use brood_plan::Wait;
+use base64::Engine as _;
+use brood_plan::{Auth, Body, BodyTemplate, FeedScope, RequestTemplate, Url, Wait};
 use brood_stats::Outcome;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
 
-use crate::client::{Client, Prepared};
-use crate::shard::Shard;
+use crate::checks::{extract, failure, Seen};
+use crate::client::{Client, Prepared, Response};
+use crate::feeds::Take;
+use crate::render::{component, render, render_string, Escape, RenderCtx};
+use crate::scenario::{PRequest, PStep, PTask};
+use crate::shard::{Shard, STOPPING};
 
 /// How the scheduler talks to one user.
 #[derive(Debug, Default)]
@@ -46,36 +53,69 @@ impl Drop for Alive {
     }
 }
 
+/// What the rest of a task does after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    Next,
+    /// The scenario failed (an exception): skip the rest of the task.
+    EndTask,
+    /// The user must stop (told to, or its feed ran dry).
+    StopUser,
+}
+
 pub(crate) struct VUser {
     shard: Rc<Shard>,
     user_type: usize,
+    user_id: u64,
     client: Client,
     rng: SmallRng,
-    /// The open model's per-request arrivals walk through a task: (task, next request).
-    cursor: Option<(usize, usize)>,
+    vars: HashMap<String, String>,
+    iteration: u64,
+    /// Where the current step is, for exception tracebacks.
+    task_name: String,
+    /// The open model's per-request arrivals: the requests left in the current task.
+    pending: VecDeque<Rc<PRequest>>,
 }
 
 impl VUser {
-    pub(crate) fn new(shard: Rc<Shard>, user_type: usize, seed: u64) -> VUser {
+    pub(crate) fn new(shard: Rc<Shard>, user_type: usize, user_id: u64, seed: u64) -> VUser {
         shard.live.set(shard.live.get() + 1);
+        let vars = shard.plan.user_types[user_type]
+            .vars
+            .iter()
+            .cloned()
+            .collect();
         VUser {
             client: Client::new(shard.tls.clone()),
             rng: SmallRng::seed_from_u64(seed),
             user_type,
+            user_id,
             shard,
-            cursor: None,
+            vars,
+            iteration: 0,
+            task_name: String::new(),
+            pending: VecDeque::new(),
         }
     }
 
-    /// The closed model: tasks and think time until told to stop.
+    /// The closed model: on_start, then tasks and think time until told to stop, then on_stop.
     pub(crate) async fn run_closed(mut self, ctl: Rc<UserCtl>) {
         let _alive = Alive(self.shard.clone());
+        if self.start().await == Flow::StopUser {
+            return;
+        }
         while !ctl.stop.get() {
             let started = Instant::now();
             let task = self.pick_task();
-            let len = self.shard.prepared[self.user_type][task].len();
-            for request in 0..len {
-                self.send(task, request, None).await;
+            if self.begin_iteration() == Flow::StopUser {
+                break;
+            }
+            let shard = self.shard.clone();
+            let flow = self
+                .run_steps(&shard.users[self.user_type].tasks[task], None)
+                .await;
+            if flow == Flow::StopUser {
+                break;
             }
             let wait = self.wait_after(started.elapsed());
             if !wait.is_zero() && !ctl.stop.get() {
@@ -85,14 +125,19 @@ impl VUser {
                 }
             }
         }
+        self.finish().await;
     }
 
     /// The open model: one arrival at a time, each a whole task or a single request.
     pub(crate) async fn run_open(mut self, ctl: Rc<UserCtl>, per_request: bool) {
         let _alive = Alive(self.shard.clone());
+        if self.start().await == Flow::StopUser {
+            return;
+        }
         loop {
             let intended = loop {
                 if ctl.stop.get() {
+                    self.finish().await;
                     return;
                 }
                 if let Some(t) = ctl.arrival.take() {
@@ -100,38 +145,177 @@ impl VUser {
                 }
                 ctl.wake.notified().await;
             };
-            if per_request {
-                let (task, request) = match self.cursor {
-                    Some(c) => c,
-                    None => (self.pick_task(), 0),
-                };
-                self.send(task, request, Some(intended)).await;
-                let len = self.shard.prepared[self.user_type][task].len();
-                self.cursor = (request + 1 < len).then_some((task, request + 1));
+            let flow = if per_request {
+                self.next_request(&ctl, intended).await
             } else {
                 let task = self.pick_task();
-                let len = self.shard.prepared[self.user_type][task].len();
-                for request in 0..len {
-                    self.send(task, request, (request == 0).then_some(intended))
-                        .await;
+                match self.begin_iteration() {
+                    Flow::StopUser => Flow::StopUser,
+                    _ => {
+                        let shard = self.shard.clone();
+                        let task = &shard.users[self.user_type].tasks[task];
+                        self.run_steps(task, Some(intended)).await
+                    }
                 }
+            };
+            if flow == Flow::StopUser {
+                self.finish().await;
+                return;
             }
             self.shard.idle.borrow_mut()[self.user_type].push(ctl.clone());
         }
     }
 
-    fn pick_task(&mut self) -> usize {
-        let weights = &self.shard.task_weights[self.user_type];
-        let total = *weights.last().unwrap_or(&1);
-        if weights.len() == 1 {
-            return 0;
+    async fn start(&mut self) -> Flow {
+        if self.take_feeds(FeedScope::User) == Flow::StopUser {
+            return Flow::StopUser;
         }
-        let x = self.rng.random_range(0..total);
-        weights.partition_point(|&cumulative| cumulative <= x)
+        let shard = self.shard.clone();
+        let on_start = &shard.users[self.user_type].on_start;
+        if on_start.is_empty() {
+            return Flow::Next;
+        }
+        self.task_name = "on_start".into();
+        match self.run_leaves(on_start, None).await {
+            Flow::StopUser => Flow::StopUser,
+            _ => Flow::Next,
+        }
+    }
+
+    async fn finish(&mut self) {
+        let shard = self.shard.clone();
+        let on_stop = &shard.users[self.user_type].on_stop;
+        if !on_stop.is_empty() {
+            self.task_name = "on_stop".into();
+            // Stopping is already under way: think steps in on_stop must not wait for a wake-up.
+            let _ = self.run_leaves(on_stop, None).await;
+        }
+    }
+
+    fn begin_iteration(&mut self) -> Flow {
+        self.iteration += 1;
+        self.take_feeds(FeedScope::Iteration)
+    }
+
+    /// Takes a row from each feed of the given scope into the variables.
+    fn take_feeds(&mut self, scope: FeedScope) -> Flow {
+        let shard = self.shard.clone();
+        let feeds = &shard.plan.user_types[self.user_type].feeds;
+        for (i, feed) in feeds.iter().enumerate() {
+            if feed.per != scope {
+                continue;
+            }
+            match shard.feeds[self.user_type][i].take(feed, &mut self.rng) {
+                Take::Row(row) => {
+                    for (column, value) in feed.columns.iter().zip(&feed.rows[row]) {
+                        self.vars.insert(column.clone(), value.clone());
+                    }
+                }
+                Take::StopUser => return Flow::StopUser,
+                Take::StopRun => {
+                    shard.control.raise(STOPPING);
+                    return Flow::StopUser;
+                }
+            }
+        }
+        Flow::Next
+    }
+
+    fn pick_task(&mut self) -> usize {
+        let weights = &self.shard.users[self.user_type].weights;
+        pick(weights, &mut self.rng)
+    }
+
+    /// Runs a task's steps in order; a `Pick` runs one of its sub-tasks.
+    async fn run_steps(&mut self, task: &PTask, intended: Option<Instant>) -> Flow {
+        self.task_name.clone_from(&task.name);
+        self.run_leaves(&task.steps, intended).await
+    }
+
+    async fn run_leaves(&mut self, steps: &[PStep], mut intended: Option<Instant>) -> Flow {
+        for step in steps {
+            let flow = match step {
+                PStep::Request(r) => self.send(r, intended.take()).await,
+                PStep::Think(wait) => self.think(wait).await,
+                PStep::Pick { weights, tasks } => {
+                    let sub = &tasks[pick(weights, &mut self.rng)];
+                    let mut flow = Flow::Next;
+                    for leaf in &sub.steps {
+                        flow = match leaf {
+                            PStep::Request(r) => self.send(r, intended.take()).await,
+                            PStep::Think(wait) => self.think(wait).await,
+                            // The plan allows one level of nesting; deeper picks never reach here.
+                            PStep::Pick { .. } => Flow::Next,
+                        };
+                        if flow != Flow::Next {
+                            break;
+                        }
+                    }
+                    flow
+                }
+            };
+            if flow != Flow::Next {
+                return flow;
+            }
+        }
+        Flow::Next
+    }
+
+    /// The open model's per-request arrivals: the next request of the current task, or of a new one.
+    async fn next_request(&mut self, ctl: &UserCtl, intended: Instant) -> Flow {
+        if self.pending.is_empty() {
+            let task = self.pick_task();
+            if self.begin_iteration() == Flow::StopUser {
+                return Flow::StopUser;
+            }
+            let shard = self.shard.clone();
+            let task = &shard.users[self.user_type].tasks[task];
+            self.task_name.clone_from(&task.name);
+            for step in &task.steps {
+                match step {
+                    PStep::Request(r) => self.pending.push_back(r.clone()),
+                    PStep::Think(_) => {}
+                    PStep::Pick { weights, tasks } => {
+                        let sub = &tasks[pick(weights, &mut self.rng)];
+                        for leaf in &sub.steps {
+                            if let PStep::Request(r) = leaf {
+                                self.pending.push_back(r.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let Some(request) = self.pending.pop_front() else {
+            return Flow::Next;
+        };
+        let flow = self.send(&request, Some(intended)).await;
+        if flow == Flow::EndTask {
+            self.pending.clear();
+        }
+        if ctl.stop.get() {
+            return Flow::StopUser;
+        }
+        Flow::Next
+    }
+
+    /// Think time inside a task. A stop request does not cut it short: the task finishes within the
+    /// stop timeout, as Locust lets a stopping user finish its task.
+    async fn think(&mut self, wait: &Wait) -> Flow {
+        let pause = self.wait_for(wait, Duration::ZERO);
+        if !pause.is_zero() {
+            tokio::time::sleep(pause).await;
+        }
+        Flow::Next
     }
 
     fn wait_after(&mut self, task_took: Duration) -> Duration {
-        match &self.shard.plan.user_types[self.user_type].wait {
+        let wait = self.shard.plan.user_types[self.user_type].wait.clone();
+        self.wait_for(&wait, task_took)
+    }
+
+    fn wait_for(&mut self, wait: &Wait, task_took: Duration) -> Duration {
+        match wait {
             Wait::Constant(d) => *d,
             Wait::Between(lo, hi) => {
                 let span = hi.saturating_sub(*lo);
@@ -145,49 +329,217 @@ impl VUser {
         }
     }
 
-    /// Sends one request and records it. `intended` is the open model's scheduled start: latency is
-    /// measured from it, so a stalled target shows in the figures (coordinated omission corrected).
-    async fn send(&mut self, task: usize, request: usize, intended: Option<Instant>) {
+    /// Sends one request, judges it, extracts from it and records it. `intended` is the open
+    /// model's scheduled start: latency is measured from it, so a stalled target shows in the
+    /// figures (coordinated omission corrected).
+    async fn send(&mut self, request: &PRequest, intended: Option<Instant>) -> Flow {
         let shard = self.shard.clone();
-        let prepared: &Prepared = &shard.prepared[self.user_type][task][request];
+        let rendered;
+        let prepared: &Prepared = match &request.plan.template {
+            None => &request.fixed,
+            Some(template) => match self.render(request, template) {
+                Ok(p) => {
+                    rendered = p;
+                    &rendered
+                }
+                Err(message) => {
+                    self.exception(request, &message);
+                    return Flow::EndTask;
+                }
+            },
+        };
         let started = intended.unwrap_or_else(Instant::now);
-        let result = self.client.send(prepared, false).await;
+        let result = self.client.send(prepared, request.want).await;
         let ended = Instant::now();
-        let elapsed_us = ended.saturating_duration_since(started).as_micros() as u64;
+        let elapsed = ended.saturating_duration_since(started);
         let now_ms = shard.clock.unix_ms(ended);
-        let entry = shard.plan.user_types[self.user_type].tasks[task].requests[request].entry;
-        let mut recorder = shard.recorder.borrow_mut();
+        let entry = request.plan.entry;
+        let mut flow = Flow::Next;
         match result {
             Ok(response) => {
-                let status_error;
-                let error = if response.status < 400 {
-                    None
-                } else {
-                    status_error = format!("HTTP {} {}", response.status, response.reason);
-                    Some(status_error.as_str())
-                };
-                let outcome = Outcome {
-                    elapsed_us,
-                    content_bytes: response.content_bytes,
-                    connect_us: response.connect_us,
-                    tls_us: response.tls_us,
-                    ttfb_us: response.ttfb_us,
-                    error,
-                };
-                recorder.record(entry, &outcome, now_ms);
+                let seen = Seen::new(&response, elapsed);
+                let error = failure(&request.checks, &seen);
+                record(&shard, entry, elapsed, &response, error.as_deref(), now_ms);
+                for extractor in &request.extract {
+                    let client = &self.client;
+                    match extract(extractor, &seen, |name| {
+                        client.cookie(name).map(str::to_string)
+                    }) {
+                        Ok(value) => {
+                            self.vars.insert(extractor.var.clone(), value);
+                        }
+                        Err(message) => {
+                            self.exception(request, &message);
+                            flow = Flow::EndTask;
+                            break;
+                        }
+                    }
+                }
             }
             Err(e) => {
                 let reason = e.to_string();
                 let outcome = Outcome {
-                    elapsed_us,
-                    content_bytes: 0,
-                    connect_us: None,
-                    tls_us: None,
-                    ttfb_us: None,
+                    elapsed_us: elapsed.as_micros() as u64,
                     error: Some(&reason),
+                    ..Outcome::default()
                 };
-                recorder.record(entry, &outcome, now_ms);
+                shard.recorder.borrow_mut().record(entry, &outcome, now_ms);
             }
         }
+        flow
     }
+
+    fn exception(&self, request: &PRequest, message: &str) {
+        let shard = &self.shard;
+        let traceback = format!(
+            "user type {:?}, task {:?}, request {}",
+            shard.users[self.user_type].name, self.task_name, request.label
+        );
+        let now_ms = shard.clock.unix_ms(Instant::now());
+        shard
+            .recorder
+            .borrow_mut()
+            .record_exception(message, &traceback, &shard.node, now_ms);
+    }
+
+    /// Fills a templated request for this user.
+    fn render(&mut self, request: &PRequest, t: &RequestTemplate) -> Result<Prepared, String> {
+        let shard = self.shard.clone();
+        let env = |name: &str| shard.env(name);
+        let mut ctx = RenderCtx {
+            vars: &self.vars,
+            env: &env,
+            user_id: self.user_id,
+            iteration: self.iteration,
+            now_ms: shard.clock.unix_ms(Instant::now()),
+            rng: &mut self.rng,
+        };
+        let plan = &request.plan;
+        let url = url(&plan.url, t, &mut ctx)?;
+        let templated = |name: &str| t.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let mut headers: Vec<(String, String)> = plan
+            .headers
+            .iter()
+            .filter(|(n, _)| {
+                let replaced_by_auth = t.auth.is_some() && n.eq_ignore_ascii_case("authorization");
+                !(templated(n) || replaced_by_auth)
+            })
+            .cloned()
+            .collect();
+        for (name, value) in &t.headers {
+            headers.push((
+                name.clone(),
+                render_string(value, Escape::Header, &mut ctx)?,
+            ));
+        }
+        if let Some(auth) = &t.auth {
+            headers.push(("Authorization".into(), authorization(auth, &mut ctx)?));
+        }
+        let body = match &t.body {
+            None => plan.body.clone(),
+            Some(b) => Some(body(b, &mut ctx)?),
+        };
+        Ok(Prepared::build(url, headers, body, plan))
+    }
+}
+
+fn record(
+    shard: &Shard,
+    entry: usize,
+    elapsed: Duration,
+    response: &Response,
+    error: Option<&str>,
+    now_ms: u64,
+) {
+    let outcome = Outcome {
+        elapsed_us: elapsed.as_micros() as u64,
+        content_bytes: response.content_bytes,
+        connect_us: response.connect_us,
+        tls_us: response.tls_us,
+        ttfb_us: response.ttfb_us,
+        error,
+    };
+    shard.recorder.borrow_mut().record(entry, &outcome, now_ms);
+}
+
+fn pick(cumulative: &[u64], rng: &mut SmallRng) -> usize {
+    if cumulative.len() <= 1 {
+        return 0;
+    }
+    let total = *cumulative.last().unwrap_or(&1);
+    let x = rng.random_range(0..total);
+    cumulative.partition_point(|&c| c <= x)
+}
+
+fn url(base: &Url, t: &RequestTemplate, ctx: &mut RenderCtx<'_>) -> Result<Url, String> {
+    let text = render_string(&t.url, Escape::Path, ctx)?;
+    let mut url = if text.starts_with("http://") || text.starts_with("https://") {
+        Url::parse(&text).map_err(|e| format!("rendered URL {text:?} is invalid: {e}"))?
+    } else {
+        let path = if text.starts_with('/') {
+            text
+        } else {
+            format!("/{text}")
+        };
+        Url {
+            path_and_query: path,
+            ..base.clone()
+        }
+    };
+    for (key, value) in &t.query {
+        let sep = if url.path_and_query.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        url.path_and_query.push(sep);
+        url.path_and_query.push_str(&component(key, false));
+        url.path_and_query.push('=');
+        render(value, Escape::Component, ctx, &mut url.path_and_query)?;
+    }
+    Ok(url)
+}
+
+fn authorization(auth: &Auth, ctx: &mut RenderCtx<'_>) -> Result<String, String> {
+    Ok(match auth {
+        Auth::Bearer(token) => format!("Bearer {}", render_string(token, Escape::Header, ctx)?),
+        Auth::Basic { username, password } => {
+            let user = render_string(username, Escape::None, ctx)?;
+            let pass = render_string(password, Escape::None, ctx)?;
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            format!("Basic {encoded}")
+        }
+    })
+}
+
+fn body(b: &BodyTemplate, ctx: &mut RenderCtx<'_>) -> Result<Body, String> {
+    Ok(match b {
+        BodyTemplate::Raw {
+            content_type,
+            template,
+        } => Body {
+            content_type: content_type.clone(),
+            bytes: render_string(template, Escape::None, ctx)?.into_bytes(),
+        },
+        BodyTemplate::Json(template) => Body {
+            content_type: Some("application/json".into()),
+            bytes: render_string(template, Escape::Json, ctx)?.into_bytes(),
+        },
+        BodyTemplate::Form(pairs) => {
+            let mut text = String::new();
+            for (i, (key, value)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    text.push('&');
+                }
+                text.push_str(&component(key, true));
+                text.push('=');
+                render(value, Escape::Form, ctx, &mut text)?;
+            }
+            Body {
+                content_type: Some("application/x-www-form-urlencoded".into()),
+                bytes: text.into_bytes(),
+            }
+        }
+    })
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use brood_engine::{EngineConfig, StartAt};
 use brood_plan::{
-    ArrivalUnit, Curve, EntryName, Plan, Profile, RequestPlan, Segment, TaskPlan, Url,
+    ArrivalUnit, Curve, EntryName, Plan, Profile, RequestPlan, Segment, StepPlan, TaskPlan, Url,
     UserTypePlan, Wait,
 };
 use brood_stats::{EntryStats, Snapshot};
@@ -23,6 +23,9 @@ fn request(url: &str) -> RequestPlan {
         follow_redirects: true,
         decompress: false,
         http2: false,
+        template: None,
+        checks: Vec::new(),
+        extract: Vec::new(),
     }
 }
 
@@ -40,8 +43,15 @@ fn plan(requests: Vec<RequestPlan>, profile: Profile) -> Plan {
             tasks: vec![TaskPlan {
                 name: "task".into(),
                 weight: 1,
-                requests,
+                steps: requests
+                    .into_iter()
+                    .map(|r| StepPlan::Request(Box::new(r)))
+                    .collect(),
             }],
+            on_start: Vec::new(),
+            on_stop: Vec::new(),
+            vars: Vec::new(),
+            feeds: Vec::new(),
         }],
         entries,
         profile,
@@ -67,7 +77,10 @@ fn arrivals(rate: f64, run_time: Duration, max_users: u32) -> Profile {
 
 /// Runs `plan` to the end on two threads and merges every delta.
 fn run(plan: Plan) -> Snapshot {
-    let config = EngineConfig { threads: 2 };
+    let config = EngineConfig {
+        threads: 2,
+        node: "test".into(),
+    };
     let (engine, rx) =
         brood_engine::start(Arc::new(plan), Segment::WHOLE, &config, StartAt::now()).unwrap();
     let mut total = Snapshot::new(0, 0);

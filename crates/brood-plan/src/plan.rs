@@ -152,6 +152,10 @@ pub enum TemplatePart {
     /// never travel in a plan or a job, and never appear in a report.
     Env(String),
     Builtin(Builtin),
+    /// In a JSON body, a `{{...}}` that was a whole string value (`"qty": "{{n}}"`): its value is
+    /// inserted as a JSON number, boolean or null when it reads as one, else as a quoted string.
+    /// The surrounding quotes are not in the neighbouring text parts.
+    JsonValue(Box<TemplatePart>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

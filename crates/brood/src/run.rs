@@ -61,6 +61,7 @@ fn execute(settings: Settings) -> Outcome {
     };
     let config = EngineConfig {
         threads: settings.threads,
+        node: "local".into(),
     };
     let (engine, deltas) = match brood_engine::start(plan.clone(), Segment::WHOLE, &config, start) {
         Ok(started) => started,

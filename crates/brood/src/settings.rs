@@ -176,6 +176,9 @@ fn invalid(flag: &str, got: &str, expected: &str) -> PlanError {
 }
 
 fn first_url(plan: &Plan) -> Option<String> {
-    let request = plan.user_types.first()?.tasks.first()?.requests.first()?;
-    Some(request.url.to_string())
+    let step = plan.user_types.first()?.tasks.first()?.steps.first()?;
+    match step {
+        brood_plan::StepPlan::Request(r) => Some(r.url.to_string()),
+        _ => None,
+    }
 }

@@ -39,6 +39,26 @@ pub(crate) struct Head {
     pub content_encoding: Option<String>,
     /// The connection cannot carry another request after this response.
     pub close: bool,
+    /// `Set-Cookie` values, for the user's cookie jar.
+    pub set_cookies: Vec<String>,
+    /// Every header, only when asked for (checks and extraction).
+    pub headers: Vec<(String, String)>,
+}
+
+/// One request to write and what to keep of its response.
+#[derive(Debug)]
+pub(crate) struct Ask<'a> {
+    /// The serialized request.
+    pub wire: &'a [u8],
+    /// Where the blank line ending the head starts in `wire`: `extra` goes there.
+    pub head_end: usize,
+    /// Header lines added for this request only (e.g. `Cookie`), each ending in CRLF.
+    pub extra: &'a [u8],
+    pub head_request: bool,
+    /// Keep the body: always, or only when it is content-encoded (to decode it).
+    pub body: bool,
+    pub body_if_encoded: bool,
+    pub headers: bool,
 }
 
 /// How the body of a response is delimited.
@@ -54,6 +74,7 @@ enum Framing {
 #[derive(Debug)]
 pub(crate) struct Exchange {
     pub head: Head,
+    pub body_kept: bool,
     /// Body bytes as received (before any content decoding).
     pub body_len: u64,
     /// Microseconds from the end of the write to the first byte of the response.
@@ -73,19 +94,24 @@ impl H1Conn {
         }
     }
 
-    /// Sends `request` and reads the whole response. Body bytes are appended to `body` when given.
+    /// Sends a request and reads the whole response; kept body bytes are appended to `kept`.
     pub(crate) async fn exchange(
         &mut self,
-        request: &[u8],
-        head_request: bool,
-        mut body: Option<&mut Vec<u8>>,
+        ask: &Ask<'_>,
+        kept: &mut Vec<u8>,
     ) -> Result<Exchange, ClientError> {
         self.start = 0;
         self.end = 0;
-        self.stream
-            .write_all(request)
-            .await
-            .map_err(|e| ClientError::io("write", &e))?;
+        let write = if ask.extra.is_empty() {
+            self.stream.write_all(ask.wire).await
+        } else {
+            let mut joined = Vec::with_capacity(ask.wire.len() + ask.extra.len());
+            joined.extend_from_slice(&ask.wire[..ask.head_end]);
+            joined.extend_from_slice(ask.extra);
+            joined.extend_from_slice(&ask.wire[ask.head_end..]);
+            self.stream.write_all(&joined).await
+        };
+        write.map_err(|e| ClientError::io("write", &e))?;
         // A no-op for plain TCP; TLS may hold the last record until flushed.
         self.stream
             .flush()
@@ -105,7 +131,8 @@ impl H1Conn {
                     ClientError::Protocol("connection closed inside the response head".into())
                 });
             }
-            if let Some(parsed) = parse_head(&self.buf[..self.end], head_request)? {
+            if let Some(parsed) = parse_head(&self.buf[..self.end], ask.head_request, ask.headers)?
+            {
                 break parsed;
             }
             if self.end == self.buf.len() {
@@ -118,6 +145,8 @@ impl H1Conn {
             }
         };
         self.start = consumed;
+        let keep = ask.body || (ask.body_if_encoded && head.content_encoding.is_some());
+        let mut body = keep.then_some(kept);
         let body_len = match framing {
             Framing::None => 0,
             Framing::Length(n) => self.read_length(n, &mut body).await?,
@@ -129,6 +158,7 @@ impl H1Conn {
         self.reused = true;
         Ok(Exchange {
             head,
+            body_kept: keep,
             body_len,
             ttfb_us: ttfb_us.unwrap_or(0),
             reusable,
@@ -289,6 +319,7 @@ impl H1Conn {
 fn parse_head(
     bytes: &[u8],
     head_request: bool,
+    all_headers: bool,
 ) -> Result<Option<(Head, Framing, usize)>, ClientError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
@@ -308,6 +339,15 @@ fn parse_head(
     let mut chunked = false;
     for h in response.headers.iter() {
         let name = h.name;
+        if all_headers {
+            let value = String::from_utf8_lossy(h.value).into_owned();
+            head.headers.push((name.to_ascii_lowercase(), value));
+        }
+        if name.eq_ignore_ascii_case("set-cookie") {
+            head.set_cookies
+                .push(String::from_utf8_lossy(h.value).into_owned());
+            continue;
+        }
         if name.eq_ignore_ascii_case("content-length") {
             let text = std::str::from_utf8(h.value).unwrap_or("").trim();
             length =
@@ -353,36 +393,43 @@ mod tests {
 
     #[test]
     fn parses_heads_and_framing() {
-        let (head, framing, used) =
-            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello", false)
-                .unwrap()
-                .unwrap();
+        let (head, framing, used) = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello",
+            false,
+            false,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((head.status, framing, used), (200, Framing::Length(13), 39));
         let (_, framing, _) = parse_head(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            false,
             false,
         )
         .unwrap()
         .unwrap();
         assert_eq!(framing, Framing::Chunked);
-        let (head, framing, _) = parse_head(b"HTTP/1.0 200 OK\r\n\r\n", false)
+        let (head, framing, _) = parse_head(b"HTTP/1.0 200 OK\r\n\r\n", false, false)
             .unwrap()
             .unwrap();
         assert!(head.close);
         assert_eq!(framing, Framing::UntilClose);
-        let (_, framing, _) = parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true)
-            .unwrap()
-            .unwrap();
+        let (_, framing, _) =
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", true, false)
+                .unwrap()
+                .unwrap();
         assert_eq!(framing, Framing::None);
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le", false)
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Le", false, false)
             .unwrap()
             .is_none());
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n", false).is_err());
-        assert!(parse_head(b"garbage\r\n\r\n", false).is_err());
-        let (head, _, _) = parse_head(
-            b"HTTP/1.1 302 Found\r\nLocation: /next\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        assert!(parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
             false,
+            false
         )
+        .is_err());
+        assert!(parse_head(b"garbage\r\n\r\n", false, false).is_err());
+        let (head, _, _) = parse_head(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false, false)
         .unwrap()
         .unwrap();
         assert_eq!(head.location.as_deref(), Some("/next"));

@@ -22,8 +22,19 @@ pub(crate) struct H2Exchange {
     pub reason: String,
     pub location: Option<String>,
     pub content_encoding: Option<String>,
+    pub set_cookies: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    pub body_kept: bool,
     pub body_len: u64,
     pub ttfb_us: u64,
+}
+
+/// What to keep of an HTTP/2 response.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Keep {
+    pub body: bool,
+    pub body_if_encoded: bool,
+    pub headers: bool,
 }
 
 impl H2Conn {
@@ -47,7 +58,8 @@ impl H2Conn {
     pub(crate) async fn exchange(
         &mut self,
         request: http::Request<Full<Bytes>>,
-        mut body: Option<&mut Vec<u8>>,
+        keep: Keep,
+        kept: &mut Vec<u8>,
     ) -> Result<H2Exchange, ClientError> {
         self.sender
             .ready()
@@ -70,6 +82,26 @@ impl H2Conn {
         let location = header(http::header::LOCATION);
         let content_encoding =
             header(http::header::CONTENT_ENCODING).map(|v| v.to_ascii_lowercase());
+        let set_cookies = response
+            .headers()
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let headers = if keep.headers {
+            response
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                    (n.as_str().to_string(), value)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let body_kept = keep.body || (keep.body_if_encoded && content_encoding.is_some());
+        let mut body = body_kept.then_some(kept);
         let mut incoming = response.into_body();
         let mut body_len = 0u64;
         while let Some(frame) = incoming.frame().await {
@@ -86,6 +118,9 @@ impl H2Conn {
             reason: status.canonical_reason().unwrap_or("").to_string(),
             location,
             content_encoding,
+            set_cookies,
+            headers,
+            body_kept,
             body_len,
             ttfb_us,
         })

@@ -3,6 +3,7 @@
 //!
 //! HTTP/1.1 goes through the lean path in [`h1`]; HTTP/2 through hyper in [`h2`].
 
+mod cookies;
 mod decode;
 mod h1;
 mod h2;
@@ -106,6 +107,8 @@ pub(crate) struct Prepared {
     pub url: Url,
     pub origin: Origin,
     pub wire: Vec<u8>,
+    /// Where the blank line that ends the head starts in `wire`.
+    pub head_end: usize,
     pub headers: Vec<(String, String)>,
     pub body: Option<brood_plan::Body>,
     pub timeout: Duration,
@@ -116,19 +119,35 @@ pub(crate) struct Prepared {
 
 impl Prepared {
     pub(crate) fn new(plan: &RequestPlan) -> Prepared {
+        Prepared::build(
+            plan.url.clone(),
+            plan.headers.clone(),
+            plan.body.clone(),
+            plan,
+        )
+    }
+
+    /// A request with parts rendered for one send, and the rest of its settings from `plan`.
+    pub(crate) fn build(
+        url: Url,
+        headers: Vec<(String, String)>,
+        body: Option<brood_plan::Body>,
+        plan: &RequestPlan,
+    ) -> Prepared {
         let mut p = Prepared {
             method: plan.method.clone(),
-            url: plan.url.clone(),
-            origin: Origin::of(&plan.url),
+            origin: Origin::of(&url),
+            url,
             wire: Vec::new(),
-            headers: plan.headers.clone(),
-            body: plan.body.clone(),
+            head_end: 0,
+            headers,
+            body,
             timeout: plan.timeout,
             follow_redirects: plan.follow_redirects,
             decompress: plan.decompress,
             http2: plan.http2,
         };
-        p.wire = p.h1_bytes();
+        (p.wire, p.head_end) = p.h1_bytes();
         p
     }
 
@@ -145,6 +164,7 @@ impl Prepared {
             origin: Origin::of(&url),
             url,
             wire: Vec::new(),
+            head_end: 0,
             headers: self.headers.clone(),
             body: if to_get { None } else { self.body.clone() },
             timeout: self.timeout,
@@ -152,11 +172,11 @@ impl Prepared {
             decompress: self.decompress,
             http2: self.http2,
         };
-        p.wire = p.h1_bytes();
+        (p.wire, p.head_end) = p.h1_bytes();
         Ok(p)
     }
 
-    fn h1_bytes(&self) -> Vec<u8> {
+    fn h1_bytes(&self) -> (Vec<u8>, usize) {
         let mut w = Vec::with_capacity(128);
         let push = |w: &mut Vec<u8>, parts: &[&str]| {
             for part in parts {
@@ -198,14 +218,15 @@ impl Prepared {
         if len > 0 || matches!(self.method.as_str(), "POST" | "PUT" | "PATCH") {
             push(&mut w, &["Content-Length: ", &len.to_string(), "\r\n"]);
         }
+        let head_end = w.len();
         w.extend_from_slice(b"\r\n");
         if let Some(b) = body {
             w.extend_from_slice(&b.bytes);
         }
-        w
+        (w, head_end)
     }
 
-    fn h2_request(&self) -> Result<http::Request<Full<Bytes>>, ClientError> {
+    fn h2_request(&self, cookie: Option<&str>) -> Result<http::Request<Full<Bytes>>, ClientError> {
         let scheme = match self.url.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -229,6 +250,9 @@ impl Prepared {
         }
         if self.decompress && !has("accept-encoding") {
             builder = builder.header("accept-encoding", decode::ACCEPT_ENCODING);
+        }
+        if let Some(cookie) = cookie {
+            builder = builder.header("cookie", cookie);
         }
         for (name, value) in &self.headers {
             // Connection-specific headers are not allowed in HTTP/2.
@@ -303,11 +327,22 @@ fn resolve(base: &Url, location: &str) -> Result<Url, ClientError> {
     })
 }
 
+/// What the caller needs kept of a response beyond its status and size.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Want {
+    pub body: bool,
+    pub headers: bool,
+}
+
 /// A completed exchange that reached an HTTP status.
 #[derive(Debug, Default)]
 pub(crate) struct Response {
     pub status: u16,
     pub reason: String,
+    /// The (decoded) body, when it was asked for.
+    pub body: Option<Vec<u8>>,
+    /// Lower-case names; only when asked for.
+    pub headers: Vec<(String, String)>,
     pub content_bytes: u64,
     pub connect_us: Option<u64>,
     pub tls_us: Option<u64>,
@@ -320,11 +355,12 @@ enum Conn {
     H2(H2Conn),
 }
 
-/// A user's connections, one per origin it has talked to.
+/// A user's connections, one per origin it has talked to, and its cookies.
 #[derive(Debug)]
 pub(crate) struct Client {
     conns: Vec<(Origin, Conn)>,
     tls: Arc<TlsConfigs>,
+    jar: cookies::CookieJar,
 }
 
 impl Client {
@@ -332,17 +368,22 @@ impl Client {
         Client {
             conns: Vec::new(),
             tls,
+            jar: cookies::CookieJar::default(),
         }
+    }
+
+    /// The value of a cookie the user holds.
+    pub(crate) fn cookie(&self, name: &str) -> Option<&str> {
+        self.jar.get(name)
     }
 
     /// Sends `request` (following redirects when it says so) within its timeout.
     pub(crate) async fn send(
         &mut self,
         request: &Prepared,
-        keep_body: bool,
+        want: Want,
     ) -> Result<Response, ClientError> {
-        let keep_body = keep_body || request.decompress;
-        match tokio::time::timeout(request.timeout, self.send_following(request, keep_body)).await {
+        match tokio::time::timeout(request.timeout, self.send_following(request, want)).await {
             Ok(result) => result,
             Err(_) => {
                 // The connection is in an unknown state: drop it.
@@ -355,9 +396,9 @@ impl Client {
     async fn send_following(
         &mut self,
         request: &Prepared,
-        keep_body: bool,
+        want: Want,
     ) -> Result<Response, ClientError> {
-        let mut response = self.send_once(request, keep_body).await?;
+        let mut response = self.send_once(request, want).await?;
         if !request.follow_redirects {
             return Ok(response.into());
         }
@@ -374,7 +415,7 @@ impl Client {
                 .unwrap_or(request)
                 .redirected(response.status, &location)?;
             let (connect_us, tls_us) = (response.connect_us, response.tls_us);
-            response = self.send_once(&next, keep_body).await?;
+            response = self.send_once(&next, want).await?;
             response.connect_us = add(connect_us, response.connect_us);
             response.tls_us = add(tls_us, response.tls_us);
             current = Some(next);
@@ -388,62 +429,66 @@ impl Client {
     async fn send_once(
         &mut self,
         request: &Prepared,
-        keep_body: bool,
+        want: Want,
     ) -> Result<WithLocation, ClientError> {
-        let (mut connect_us, mut tls_us) = (None, None);
-        let index = match self
-            .conns
-            .iter()
-            .position(|(o, c)| *o == request.origin && usable(c))
-        {
+        let mut timings = (None, None);
+        let mut index = match self.conn_index(request) {
             Some(i) => i,
-            None => {
-                let (conn, c, t) = self.connect(request).await?;
-                (connect_us, tls_us) = (Some(c), t);
-                self.conns.retain(|(o, _)| *o != request.origin);
-                self.conns.push((request.origin.clone(), conn));
-                self.conns.len() - 1
-            }
+            None => self.open(request, &mut timings).await?,
         };
-        let mut body = keep_body.then(Vec::new);
-        let result = match &mut self.conns[index].1 {
-            Conn::H1(conn) => {
-                let head_request = request.method == "HEAD";
-                let reused = conn.reused;
-                match conn
-                    .exchange(&request.wire, head_request, body.as_mut())
-                    .await
-                {
-                    Err(e) if reused && e.is_stale_connection() => {
+        let cookie = if self.jar.is_empty() {
+            None
+        } else {
+            self.jar
+                .header_for(&request.origin.host, &request.url.path_and_query)
+        };
+        let extra = cookie.as_ref().map(|c| format!("Cookie: {c}\r\n"));
+        let ask = h1::Ask {
+            wire: &request.wire,
+            head_end: request.head_end,
+            extra: extra.as_deref().unwrap_or("").as_bytes(),
+            head_request: request.method == "HEAD",
+            body: want.body,
+            body_if_encoded: request.decompress,
+            headers: want.headers,
+        };
+        let mut kept = Vec::new();
+        let mut retried = false;
+        let result = loop {
+            let attempt = match &mut self.conns[index].1 {
+                Conn::H1(conn) => {
+                    let reused = conn.reused;
+                    match conn.exchange(&ask, &mut kept).await {
+                        Ok(x) => {
+                            if !x.reusable {
+                                self.conns.swap_remove(index);
+                            }
+                            Ok(WithLocation::from_h1(x))
+                        }
                         // Retry once on a fresh connection, as browsers and HTTP libraries do.
-                        self.conns.swap_remove(index);
-                        let (conn, c, t) = self.connect(request).await?;
-                        (connect_us, tls_us) = (Some(c), t);
-                        self.conns.push((request.origin.clone(), conn));
-                        let last = self.conns.len() - 1;
-                        body = keep_body.then(Vec::new);
-                        let Conn::H1(conn) = &mut self.conns[last].1 else {
-                            return Err(ClientError::Protocol("HTTP/1.1 expected".into()));
-                        };
-                        conn.exchange(&request.wire, head_request, body.as_mut())
-                            .await
-                            .map(|x| (x, last))
+                        Err(e) if reused && !retried && e.is_stale_connection() => {
+                            self.conns.swap_remove(index);
+                            retried = true;
+                            kept.clear();
+                            index = self.open(request, &mut timings).await?;
+                            continue;
+                        }
+                        Err(e) => Err(e),
                     }
-                    other => other.map(|x| (x, index)),
                 }
-                .map(|(x, i)| {
-                    if !x.reusable {
-                        self.conns.swap_remove(i);
-                    }
-                    WithLocation::from_h1(x)
-                })
-            }
-            Conn::H2(conn) => {
-                let r = request.h2_request()?;
-                conn.exchange(r, body.as_mut())
-                    .await
-                    .map(WithLocation::from_h2)
-            }
+                Conn::H2(conn) => {
+                    let keep = h2::Keep {
+                        body: want.body,
+                        body_if_encoded: request.decompress,
+                        headers: want.headers,
+                    };
+                    let r = request.h2_request(cookie.as_deref())?;
+                    conn.exchange(r, keep, &mut kept)
+                        .await
+                        .map(WithLocation::from_h2)
+                }
+            };
+            break attempt;
         };
         let mut response = match result {
             Ok(r) => r,
@@ -452,18 +497,40 @@ impl Client {
                 return Err(e);
             }
         };
-        response.connect_us = connect_us;
-        response.tls_us = tls_us;
-        if let Some(raw) = body {
+        (response.connect_us, response.tls_us) = timings;
+        for header in std::mem::take(&mut response.set_cookies) {
+            self.jar
+                .store(&request.origin.host, &request.url.path_and_query, &header);
+        }
+        if response.body_kept {
             let decoded = if request.decompress {
-                decode::decode(response.content_encoding.as_deref(), raw)?
+                decode::decode(response.content_encoding.as_deref(), kept)?
             } else {
-                raw
+                kept
             };
             response.content_bytes = decoded.len() as u64;
-            response.body = Some(decoded);
+            response.body = want.body.then_some(decoded);
         }
         Ok(response)
+    }
+
+    fn conn_index(&self, request: &Prepared) -> Option<usize> {
+        self.conns
+            .iter()
+            .position(|(o, c)| *o == request.origin && usable(c))
+    }
+
+    /// Opens a connection for `request`'s origin, replacing any old one; records its timings.
+    async fn open(
+        &mut self,
+        request: &Prepared,
+        timings: &mut (Option<u64>, Option<u64>),
+    ) -> Result<usize, ClientError> {
+        let (conn, connect_us, tls_us) = self.connect(request).await?;
+        *timings = (Some(connect_us), tls_us);
+        self.conns.retain(|(o, _)| *o != request.origin);
+        self.conns.push((request.origin.clone(), conn));
+        Ok(self.conns.len() - 1)
     }
 
     async fn connect(&self, request: &Prepared) -> Result<(Conn, u64, Option<u64>), ClientError> {
@@ -505,13 +572,16 @@ fn add(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// A response that still carries what redirects need.
+/// A response that still carries what redirects and the cookie jar need.
 #[derive(Debug, Default)]
 struct WithLocation {
     status: u16,
     reason: String,
     location: Option<String>,
     content_encoding: Option<String>,
+    set_cookies: Vec<String>,
+    headers: Vec<(String, String)>,
+    body_kept: bool,
     body: Option<Vec<u8>>,
     content_bytes: u64,
     connect_us: Option<u64>,
@@ -526,6 +596,9 @@ impl WithLocation {
             reason: x.head.reason,
             location: x.head.location,
             content_encoding: x.head.content_encoding,
+            set_cookies: x.head.set_cookies,
+            headers: x.head.headers,
+            body_kept: x.body_kept,
             content_bytes: x.body_len,
             ttfb_us: Some(x.ttfb_us),
             ..WithLocation::default()
@@ -538,6 +611,9 @@ impl WithLocation {
             reason: x.reason,
             location: x.location,
             content_encoding: x.content_encoding,
+            set_cookies: x.set_cookies,
+            headers: x.headers,
+            body_kept: x.body_kept,
             content_bytes: x.body_len,
             ttfb_us: Some(x.ttfb_us),
             ..WithLocation::default()
@@ -550,6 +626,8 @@ impl From<WithLocation> for Response {
         Response {
             status: w.status,
             reason: w.reason,
+            body: w.body,
+            headers: w.headers,
             content_bytes: w.content_bytes,
             connect_us: w.connect_us,
             tls_us: w.tls_us,
@@ -594,8 +672,12 @@ mod tests {
             follow_redirects: true,
             decompress: false,
             http2: false,
+            template: None,
+            checks: Vec::new(),
+            extract: Vec::new(),
         });
         let text = String::from_utf8(p.wire.clone()).unwrap();
+        assert_eq!(&p.wire[p.head_end..p.head_end + 4], b"\r\n{}");
         assert!(
             text.starts_with("POST /login?x=1 HTTP/1.1\r\nHost: [::1]:8080\r\n"),
             "{text}"
