@@ -2,8 +2,9 @@
 # brood's benchmark: brood beside wrk (and any other installed anchor) against the same nginx target
 # on loopback, in the same run, with ../shared/bench/anchors.sh doing the measuring.
 #
-#   bench/run.sh             throughput (50 users, no think time), 50 request names, memory (5,000 users)
+#   bench/run.sh             throughput (50 users, no think time), 50 request names, templated, memory
 #   bench/run.sh throughput  only the first;   bench/run.sh names   only the 50-names comparison
+#   bench/run.sh templated   extraction, templating and a check on every request
 #   bench/run.sh memory      only the memory probe
 #
 # Prints requests/s, CPU-µs per request, peak RSS and the ratios to wrk measured in the same run.
@@ -35,6 +36,23 @@ SCEN=$ROOT/target/bench/names50.yaml
     echo "      - request: { url: \"/?n=$i\", name: \"/name-$i\" }"
   done
 } > "$SCEN"
+
+# Templating and extraction on every request: the word the target answers goes into the next
+# request's URL and a header, and a check reads the body.
+TPL=$ROOT/target/bench/templated.yaml
+cat > "$TPL" <<'YAML'
+users:
+  - name: templated
+    vars: { word: Hello }
+    tasks:
+      - name: echo
+        request:
+          url: "/?w={{word}}&u={{user_id}}"
+          name: /templated
+          headers: { X-Word: "{{word}}" }
+          check: { status: 200, body_contains: world }
+          extract: { word: { regex: '^(\w+)', group: 1 } }
+YAML
 
 summary=$ROOT/target/bench/summary.txt
 : > "$summary"
@@ -74,6 +92,10 @@ fi
 if [[ $WHAT == all || $WHAT == names ]]; then
   run_anchors names50 "" BENCH_TOOLS=wrk \
     BROOD_ARGS="run -f $SCEN -H {host} -u {conc} -r 10000 -t {dur}s --quiet"
+fi
+if [[ $WHAT == all || $WHAT == templated ]]; then
+  run_anchors templated "" BENCH_TOOLS=wrk \
+    BROOD_ARGS="run -f $TPL -H {host} -u {conc} -r 10000 -t {dur}s --quiet"
 fi
 if [[ $WHAT == all || $WHAT == memory ]]; then
   run_anchors memory memory BENCH_TOOLS="${BENCH_MEM_TOOLS:-oha}" \
