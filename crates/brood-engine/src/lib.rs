@@ -108,6 +108,7 @@ pub fn start(
     let count = config.threads.max(1);
     let control = Arc::new(Control {
         users: (0..count).map(|_| AtomicU64::new(0)).collect(),
+        lag_us: (0..count).map(|_| AtomicU64::new(0)).collect(),
         ..Control::default()
     });
     let tls = Arc::new(client::TlsConfigs::new(plan.insecure_tls));
@@ -154,6 +155,12 @@ impl Engine {
     /// Users running now, over all threads.
     pub fn users(&self) -> u64 {
         self.control.users()
+    }
+
+    /// The worst scheduling lag of any engine thread since the last call: how late timers fire
+    /// when the generator is overloaded.
+    pub fn take_sched_lag(&self) -> std::time::Duration {
+        self.control.take_lag()
     }
 
     pub fn is_finished(&self) -> bool {

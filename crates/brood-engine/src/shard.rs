@@ -36,6 +36,9 @@ pub(crate) struct Control {
     pub state: AtomicU8,
     /// Running users per shard, written by each shard's scheduler (never by a request).
     pub users: Vec<AtomicU64>,
+    /// The longest a shard's scheduler woke up late since it was last read, in microseconds: a
+    /// thread too busy to keep its timers delays requests and inflates latencies.
+    pub lag_us: Vec<AtomicU64>,
 }
 
 impl Control {
@@ -51,6 +54,23 @@ impl Control {
         if let Some(slot) = self.users.get(shard as usize) {
             slot.store(n, Ordering::Relaxed);
         }
+    }
+
+    fn note_lag(&self, shard: u64, late: Duration) {
+        if let Some(slot) = self.lag_us.get(shard as usize) {
+            slot.fetch_max(late.as_micros() as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// The worst scheduling lag of any shard since the last call, and resets it.
+    pub(crate) fn take_lag(&self) -> Duration {
+        let worst = self
+            .lag_us
+            .iter()
+            .map(|l| l.swap(0, Ordering::Relaxed))
+            .max()
+            .unwrap_or(0);
+        Duration::from_micros(worst)
     }
 
     pub(crate) fn users(&self) -> u64 {
@@ -263,8 +283,18 @@ impl ShardRun {
             users.set(active.len() as u64);
             self.control
                 .set_users(self.place.index, active.len() as u64);
-            tokio::time::sleep(SCHEDULER_TICK).await;
+            self.nap().await;
         }
+    }
+
+    /// Sleeps one scheduler tick and notes how late the wake-up came.
+    async fn nap(&self) {
+        let due = Instant::now() + SCHEDULER_TICK;
+        tokio::time::sleep_until(due.into()).await;
+        self.control.note_lag(
+            self.place.index,
+            Instant::now().saturating_duration_since(due),
+        );
     }
 
     async fn follow_arrivals(
@@ -282,17 +312,20 @@ impl ShardRun {
         let mut n = self.place.index;
         while !self.ended(open.curve) && width > 0.0 {
             let Some(due_at) = time_of_integral(open.curve, (n as f64 + phase) / width) else {
-                tokio::time::sleep(SCHEDULER_TICK).await;
+                self.nap().await;
                 continue;
             };
             if open.curve.end.is_some_and(|end| due_at >= end) {
-                tokio::time::sleep(SCHEDULER_TICK).await;
+                self.nap().await;
                 continue;
             }
             let due = self.start.instant + due_at;
-            if due > Instant::now() + Duration::from_millis(1) {
-                let nap = due.min(Instant::now() + SCHEDULER_TICK * 10);
+            let now = Instant::now();
+            if due > now + Duration::from_millis(1) {
+                let nap = due.min(now + SCHEDULER_TICK * 10);
                 tokio::time::sleep_until(nap.into()).await;
+                let late = Instant::now().saturating_duration_since(nap);
+                self.control.note_lag(self.place.index, late);
                 continue;
             }
             self.dispatch(shard, open, open.mix.arrival_type(n), due, active);
