@@ -70,6 +70,8 @@ pub struct EngineConfig {
     pub threads: usize,
     /// This process's name in exception reports (Locust's "nodes"): a worker id, or `local`.
     pub node: String,
+    /// Added to every request's time before it is sent: simulates a far-away region.
+    pub added_latency: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -77,6 +79,7 @@ impl Default for EngineConfig {
         EngineConfig {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             node: "local".into(),
+            added_latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -126,6 +129,7 @@ pub fn start(
             control: control.clone(),
             tls: tls.clone(),
             node: config.node.clone(),
+            added_latency: config.added_latency,
             snapshots: tx.clone(),
         };
         let handle = std::thread::Builder::new()

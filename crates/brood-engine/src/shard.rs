@@ -101,6 +101,7 @@ pub(crate) struct Shard {
     pub control: Arc<Control>,
     /// This process's name in exception reports.
     pub node: String,
+    pub added_latency: Duration,
     /// Environment variables read by templates, looked up once each.
     env: RefCell<HashMap<String, Option<String>>>,
     pub tls: Arc<TlsConfigs>,
@@ -148,6 +149,7 @@ pub(crate) struct ShardRun {
     pub control: Arc<Control>,
     pub tls: Arc<TlsConfigs>,
     pub node: String,
+    pub added_latency: Duration,
     pub snapshots: Sender<Snapshot>,
 }
 
@@ -185,6 +187,7 @@ impl ShardRun {
                 .collect(),
             control: self.control.clone(),
             node: self.node.clone(),
+            added_latency: self.added_latency,
             env: RefCell::new(HashMap::new()),
             recorder: RefCell::new(Recorder::new(&self.plan.entries)),
             plan: self.plan.clone(),

@@ -349,6 +349,9 @@ impl VUser {
             },
         };
         let started = intended.unwrap_or_else(Instant::now);
+        if !shard.added_latency.is_zero() {
+            tokio::time::sleep(shard.added_latency).await;
+        }
         let result = self.client.send(prepared, request.want).await;
         let ended = Instant::now();
         let elapsed = ended.saturating_duration_since(started);

@@ -80,6 +80,7 @@ fn run(plan: Plan) -> Snapshot {
     let config = EngineConfig {
         threads: 2,
         node: "test".into(),
+        added_latency: Duration::ZERO,
     };
     let (engine, rx) =
         brood_engine::start(Arc::new(plan), Segment::WHOLE, &config, StartAt::now()).unwrap();

@@ -32,6 +32,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Serve the built-in demo target (a small shop API with realistic latencies and errors).
     DemoTarget(DemoTargetArgs),
+    /// Take jobs from a region's queue and run them (started by a fleet, not usually by hand).
+    Worker(WorkerArgs),
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +137,98 @@ pub struct RunArgs {
     /// No live view; only the final summary.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Print the plan (user types, weights, steps, expected request mix) and exit without running.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Only run tasks and steps with one of these tags (comma-separated).
+    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
+    pub tags: Vec<String>,
+
+    /// Leave out tasks and steps with one of these tags (comma-separated).
+    #[arg(long, value_name = "TAGS", value_delimiter = ',')]
+    pub exclude_tags: Vec<String>,
+
+    /// Run distributed on this backend: `local` (worker processes on this machine). Without it,
+    /// the run stays in this process, the fastest way to load from one machine.
+    #[arg(long, value_name = "BACKEND")]
+    pub backend: Option<String>,
+
+    /// Regions to load from, comma-separated; `name:weight` gives a region a share of the load
+    /// (default 1 each). With the local backend, regions are simulated.
+    #[arg(long, value_name = "REGIONS")]
+    pub regions: Option<String>,
+
+    /// Workers per region.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<String>,
+
+    /// Local backend: latency added to every request of a region, `local-b:80ms,local-c:150ms`,
+    /// so that region views differ.
+    #[arg(long, value_name = "LATENCIES")]
+    pub region_latency: Option<String>,
+
+    /// How long to wait for every worker to be ready before the start.
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub barrier_timeout: String,
+
+    /// Start with the workers that are ready when the barrier times out (else the run fails).
+    #[arg(long)]
+    pub start_with_fewer: bool,
+
+    /// A worker silent this long is marked lost; the run goes on without it.
+    #[arg(long, value_name = "DURATION", default_value = "15s")]
+    pub heartbeat_timeout: String,
+
+    /// Where distributed runs keep queues, history and results (`runs/<run-id>/`).
+    #[arg(long, value_name = "DIR", default_value = "brood-results")]
+    pub results: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The backend whose queues and store to use: `local`.
+    #[arg(long, default_value = "local")]
+    pub backend: String,
+
+    /// Local backend: the folder holding the queue database and the results.
+    #[arg(long, value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+
+    /// The region this worker loads from.
+    #[arg(long)]
+    pub region: String,
+
+    /// The queue to take jobs from.
+    #[arg(long)]
+    pub queue: String,
+
+    /// The controller's queue (jobs name their own; this is where a worker reports problems).
+    #[arg(long)]
+    pub controller_queue: String,
+
+    /// The controller's Ed25519 public key (hex): only jobs it signed are run.
+    #[arg(long, value_name = "HEX")]
+    pub controller_key: String,
+
+    /// Exit after this long without a job.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub idle_exit: String,
+
+    /// Stop a run when the controller has been silent this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub dead_man: String,
+}
+
+impl WorkerArgs {
+    /// Latency added to every request, from the fleet's environment variable.
+    pub fn added_latency_ms(&self) -> u64 {
+        std::env::var(brood_local::LATENCY_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,12 @@
 //! The `brood` binary: parses the command line and hands each command to its module.
 
 mod cli;
+mod distributed;
 mod exit;
 mod outputs;
 mod run;
 mod settings;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -16,6 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(*args),
         cli::Command::Check(args) => run::check(&args),
         cli::Command::DemoTarget(args) => run::demo_target(&args),
+        cli::Command::Worker(args) => worker::worker(&args),
     };
     outcome.into()
 }

@@ -45,6 +45,19 @@ pub fn run(args: RunArgs) -> Outcome {
             return Outcome::InvalidInput;
         }
     };
+    if args.dry_run {
+        print!("{}", dry_run(&settings.plan));
+        return Outcome::Success;
+    }
+    if args.backend.is_some() || args.regions.is_some() {
+        return match crate::settings::dist_settings(&args) {
+            Ok(dist) => crate::distributed::run(settings, dist),
+            Err(e) => {
+                eprintln!("brood: {e}");
+                Outcome::InvalidInput
+            }
+        };
+    }
     execute(settings)
 }
 
@@ -62,6 +75,7 @@ fn execute(settings: Settings) -> Outcome {
     let config = EngineConfig {
         threads: settings.threads,
         node: "local".into(),
+        added_latency: Duration::ZERO,
     };
     let (engine, deltas) = match brood_engine::start(plan.clone(), Segment::WHOLE, &config, start) {
         Ok(started) => started,
@@ -132,7 +146,7 @@ fn execute(settings: Settings) -> Outcome {
         .tick(ended_ms.max(start.unix_ms + second * 1000))
         .to_vec();
     let results = evaluate(&plan.thresholds, &stats);
-    let info = run_info(&settings, &plan, &stats, start, ended_ms);
+    let info = run_info(&settings, &stats, start.unix_ms, ended_ms);
     let elapsed = Duration::from_millis(ended_ms.saturating_sub(start.unix_ms));
     if let Err(e) = files.finish(&stats, &rows, &info, &results, elapsed) {
         write_error.get_or_insert(e);
@@ -152,7 +166,12 @@ fn execute(settings: Settings) -> Outcome {
 }
 
 /// The exit outcome, most serious first.
-fn decide(stats: &RunStats, results: &[ThresholdResult], io_failed: bool, on_error: u8) -> Outcome {
+pub fn decide(
+    stats: &RunStats,
+    results: &[ThresholdResult],
+    io_failed: bool,
+    on_error: u8,
+) -> Outcome {
     if io_failed {
         Outcome::Infrastructure
     } else if results.iter().any(|r| !r.passed) {
@@ -164,7 +183,7 @@ fn decide(stats: &RunStats, results: &[ThresholdResult], io_failed: bool, on_err
     }
 }
 
-fn failed_abort_threshold(plan: &Plan, stats: &RunStats) -> Option<String> {
+pub fn failed_abort_threshold(plan: &Plan, stats: &RunStats) -> Option<String> {
     let watched: Vec<_> = plan
         .thresholds
         .iter()
@@ -180,7 +199,7 @@ fn failed_abort_threshold(plan: &Plan, stats: &RunStats) -> Option<String> {
         .map(|r| r.threshold.source)
 }
 
-fn print_thresholds(out: &mut impl Write, results: &[ThresholdResult]) {
+pub fn print_thresholds(out: &mut impl Write, results: &[ThresholdResult]) {
     if results.is_empty() {
         return;
     }
@@ -200,21 +219,15 @@ fn run_end(plan: &Plan) -> Option<Duration> {
     }
 }
 
-fn run_info(
-    settings: &Settings,
-    plan: &Plan,
-    stats: &RunStats,
-    start: StartAt,
-    ended_ms: u64,
-) -> RunInfo {
+pub fn run_info(settings: &Settings, stats: &RunStats, started_ms: u64, ended_ms: u64) -> RunInfo {
     RunInfo {
-        run_id: run_id(start.unix_ms),
+        run_id: run_id(started_ms),
         scenario: settings.scenario_label.clone(),
         target: settings.target.clone(),
-        started_ms: start.unix_ms,
+        started_ms,
         ended_ms,
         users_peak: stats.users_peak(),
-        model: describe(plan),
+        model: describe(&settings.plan),
         regions: Vec::new(),
         workers: 1,
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -222,7 +235,7 @@ fn run_info(
 }
 
 /// A sortable, readable id from the start time, e.g. `20261124T201500Z-123`.
-fn run_id(unix_ms: u64) -> String {
+pub fn run_id(unix_ms: u64) -> String {
     let stamp = brood_report::utc_timestamp(unix_ms / 1000).replace(['-', ':'], "");
     format!("{stamp}-{:03}", unix_ms % 1000)
 }
@@ -270,20 +283,20 @@ fn describe_curve(kind: &str, curve: &brood_plan::Curve) -> Vec<String> {
 
 /// The live progress view on stderr: redrawn in place on a terminal, a plain line now and then
 /// otherwise (CI logs).
-struct Live {
+pub struct Live {
     quiet: bool,
     terminal: bool,
 }
 
 impl Live {
-    fn new(quiet: bool) -> Live {
+    pub fn new(quiet: bool) -> Live {
         Live {
             quiet,
             terminal: std::io::stderr().is_terminal(),
         }
     }
 
-    fn show(&self, view: &LiveView, second: u64) {
+    pub fn show(&self, view: &LiveView, second: u64) {
         if self.quiet {
             return;
         }
@@ -295,14 +308,14 @@ impl Live {
         }
     }
 
-    fn note(&self, text: &str) {
+    pub fn note(&self, text: &str) {
         if self.terminal && !self.quiet {
             eprintln!();
         }
         eprintln!("brood: {text}");
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if self.terminal && !self.quiet {
             eprintln!();
         }
@@ -374,4 +387,19 @@ pub fn demo_target(args: &DemoTargetArgs) -> Outcome {
     let _ = rx.recv();
     target.shutdown();
     Outcome::Success
+}
+
+/// What `--dry-run` prints: the load model and the plan's shape.
+fn dry_run(plan: &Plan) -> String {
+    let mut out = describe(plan).join("\n");
+    out.push('\n');
+    for t in &plan.user_types {
+        out.push_str(&format!(
+            "user type {}: weight {}, {} tasks\n",
+            t.name,
+            t.weight,
+            t.tasks.len()
+        ));
+    }
+    out
 }

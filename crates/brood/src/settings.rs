@@ -182,3 +182,99 @@ fn first_url(plan: &Plan) -> Option<String> {
         _ => None,
     }
 }
+
+/// A duration flag, with an error that names the flag.
+pub fn duration_flag(value: &str, flag: &str) -> Result<std::time::Duration, PlanError> {
+    parse_duration(value).map_err(|e| e.for_flag(flag))
+}
+
+/// The distributed part of `brood run`: backend, regions with weights, workers, barrier.
+pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings, PlanError> {
+    match args.backend.as_deref().unwrap_or("local") {
+        "local" => {}
+        other => {
+            return Err(invalid(
+                "--backend",
+                other,
+                "`local` (the aws backend is not built yet)",
+            ));
+        }
+    }
+    let workers = match &args.workers {
+        None => 1,
+        Some(text) => match text.trim().parse::<u32>() {
+            Ok(n) if (1..=256).contains(&n) => n,
+            _ => return Err(invalid("--workers", text, "a whole number from 1 to 256")),
+        },
+    };
+    let text = args.regions.as_deref().unwrap_or("local");
+    let mut regions = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = match part.split_once(':') {
+            Some((name, w)) => match w.trim().parse::<f64>() {
+                Ok(w) if w.is_finite() && w > 0.0 => (name.trim(), w),
+                _ => {
+                    return Err(invalid(
+                        "--regions",
+                        part,
+                        "`name` or `name:weight` with a weight above 0",
+                    ))
+                }
+            },
+            None => (part, 1.0),
+        };
+        let valid = !name.is_empty()
+            && name.len() <= 48
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(invalid(
+                "--regions",
+                name,
+                "a region name of letters, digits, - and _",
+            ));
+        }
+        if regions
+            .iter()
+            .any(|r: &brood_cluster::RegionSpec| r.name == name)
+        {
+            return Err(invalid("--regions", name, "each region once"));
+        }
+        regions.push(brood_cluster::RegionSpec::new(name, weight, workers));
+    }
+    if regions.is_empty() {
+        return Err(invalid("--regions", text, "at least one region"));
+    }
+    let mut latencies = Vec::new();
+    if let Some(text) = &args.region_latency {
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((name, d)) = part.split_once(':') else {
+                return Err(invalid(
+                    "--region-latency",
+                    part,
+                    "`region:duration`, e.g. local-b:80ms",
+                ));
+            };
+            if !regions.iter().any(|r| r.name == name.trim()) {
+                return Err(invalid(
+                    "--region-latency",
+                    name,
+                    "a region named in --regions",
+                ));
+            }
+            latencies.push((
+                name.trim().to_string(),
+                duration_flag(d, "--region-latency")?,
+            ));
+        }
+    }
+    Ok(crate::distributed::DistSettings {
+        regions,
+        latencies,
+        results: args.results.clone(),
+        barrier_timeout: duration_flag(&args.barrier_timeout, "--barrier-timeout")?,
+        start_with_fewer: args.start_with_fewer,
+        heartbeat_timeout: duration_flag(&args.heartbeat_timeout, "--heartbeat-timeout")?,
+    })
+}

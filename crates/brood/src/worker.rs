@@ -1,0 +1,500 @@
+//! `brood worker`: takes signed jobs from its region's queue, runs its share of the load with the
+//! engine, streams stats back every second, stores its results, and only then acknowledges the job.
+//!
+//! The worker trusts nothing it did not verify: a job must be signed by the controller's key, fresh,
+//! not replayed, and its plan must match its hash. It exits by itself when it has had no job for
+//! `--idle-exit`, and stops a run when the controller has been silent for `--dead-man`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use brood_cluster::{ArtifactStore, Delivery, QueueName, Transport};
+use brood_engine::{EngineConfig, StartAt};
+use brood_protocol::{
+    decode, encode, public_key_from_hex, Control, Done, ErrorReport, Health, Heartbeat, Job,
+    Message, Ready, Region, RunId, SnapshotReport, Verifier, WorkerId,
+};
+use brood_report::{write_exceptions_csv, write_failures_csv, write_stats_csv, StatsHistoryWriter};
+use brood_stats::{RunStats, Snapshot};
+
+use crate::cli::WorkerArgs;
+use crate::exit::Outcome;
+
+/// How long a taken job stays hidden from other workers; extended while the worker holds it.
+const JOB_VISIBILITY: Duration = Duration::from_secs(60);
+const EXTEND_EVERY: Duration = Duration::from_secs(20);
+/// Attempts to store results before they stay spooled on local disk.
+const STORE_ATTEMPTS: u32 = 5;
+
+/// The control queue of one worker in one run: the controller derives the same name.
+pub fn control_queue(run: &str, worker: &str) -> QueueName {
+    QueueName(format!("ctl-{run}-{worker}"))
+}
+
+pub fn worker(args: &WorkerArgs) -> Outcome {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("brood worker: {e}");
+            return Outcome::Infrastructure;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => Outcome::Success,
+        Err(e) => {
+            eprintln!("brood worker: {e:#}");
+            Outcome::Infrastructure
+        }
+    }
+}
+
+struct Ctx<'a> {
+    args: &'a WorkerArgs,
+    transport: Arc<dyn Transport>,
+    store: Arc<dyn ArtifactStore>,
+    verifier: Verifier,
+    worker_id: WorkerId,
+    region: Region,
+}
+
+async fn serve(args: &WorkerArgs) -> Result<()> {
+    if args.backend != "local" {
+        return Err(anyhow!(
+            "--backend: unknown backend {:?} (known: local)",
+            args.backend
+        ));
+    }
+    let key = public_key_from_hex(&args.controller_key).context("--controller-key")?;
+    let transport: Arc<dyn Transport> =
+        Arc::new(brood_local::SqliteTransport::open_in(&args.dir).context("opening the queues")?);
+    let store: Arc<dyn ArtifactStore> = Arc::new(brood_local::DirStore::new(args.dir.clone()));
+    let region = Region::new(args.region.clone()).context("--region")?;
+    let worker_id =
+        WorkerId::new(format!("{}-{}", args.region, std::process::id())).context("worker id")?;
+    let mut ctx = Ctx {
+        args,
+        transport,
+        store,
+        verifier: Verifier::new(key),
+        worker_id,
+        region,
+    };
+    let queue = QueueName(args.queue.clone());
+    let idle_exit = crate::settings::duration_flag(&args.idle_exit, "--idle-exit")?;
+    let mut idle_since = Instant::now();
+    eprintln!(
+        "brood worker {}: waiting for jobs on {}",
+        ctx.worker_id, queue.0
+    );
+    loop {
+        if idle_since.elapsed() >= idle_exit {
+            eprintln!(
+                "brood worker {}: no job for {idle_exit:?}, exiting",
+                ctx.worker_id
+            );
+            return Ok(());
+        }
+        let received = ctx
+            .transport
+            .receive(&queue, 1, Duration::from_secs(2), JOB_VISIBILITY)
+            .await;
+        let deliveries = match received {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("brood worker {}: {e}", ctx.worker_id);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        for delivery in deliveries {
+            let job = decode(&delivery.body)
+                .map_err(|e| e.to_string())
+                .and_then(|d| {
+                    ctx.verifier
+                        .verify_job(&d, brood_engine::unix_ms_now())
+                        .map_err(|r| r.to_string())
+                });
+            match job {
+                Err(reason) => {
+                    // A bad job is never retried: it would be rejected the same way forever.
+                    eprintln!("brood worker {}: rejected a job: {reason}", ctx.worker_id);
+                    let _ = ctx.transport.ack(&queue, &delivery.receipt).await;
+                }
+                Ok(job) => {
+                    if let Err(e) = run_job(&mut ctx, &queue, &delivery, job).await {
+                        eprintln!("brood worker {}: {e:#}", ctx.worker_id);
+                    }
+                    idle_since = Instant::now();
+                }
+            }
+        }
+    }
+}
+
+/// Runs one verified job to its end; the job is acknowledged once results are stored.
+async fn run_job(
+    ctx: &mut Ctx<'_>,
+    queue: &QueueName,
+    delivery: &Delivery,
+    job: Job,
+) -> Result<()> {
+    let run = job.run_id.clone();
+    let control = control_queue(run.as_str(), ctx.worker_id.as_str());
+    let controller = QueueName(job.controller_queue.clone());
+    ctx.transport.ensure_queue(&control).await?;
+    send(
+        ctx,
+        &controller,
+        &Message::Ready(Ready {
+            run_id: run.clone(),
+            region: ctx.region.clone(),
+            worker_id: ctx.worker_id.clone(),
+            slot: job.slot,
+            host: hostname(),
+            clock_ms: brood_engine::unix_ms_now(),
+        }),
+    )
+    .await?;
+    let mut extended = Instant::now();
+    let barrier = Duration::from_millis(job.barrier_timeout_ms) + Duration::from_secs(30);
+    let waited = Instant::now();
+    let start = loop {
+        if waited.elapsed() > barrier {
+            let _ = ctx.transport.ack(queue, &delivery.receipt).await;
+            let _ = ctx.transport.delete_queue(&control).await;
+            return Err(anyhow!("run {run}: no start within {barrier:?}"));
+        }
+        if extended.elapsed() > EXTEND_EVERY {
+            let _ = ctx
+                .transport
+                .extend(queue, &delivery.receipt, JOB_VISIBILITY)
+                .await;
+            extended = Instant::now();
+        }
+        heartbeat(ctx, &controller, &run).await;
+        match next_control(ctx, &control, &run, Duration::from_secs(1)).await {
+            Some(Control::Start(s)) => break s,
+            Some(Control::Stop(_)) => {
+                let _ = ctx.transport.ack(queue, &delivery.receipt).await;
+                let _ = ctx.transport.delete_queue(&control).await;
+                return Ok(());
+            }
+            None => {}
+        }
+    };
+    let offset_ms = brood_engine::unix_ms_now() as i64 - start.issued_ms as i64;
+    let stats = drive(
+        ctx,
+        &job,
+        start.at_unix_ms,
+        offset_ms,
+        &control,
+        &controller,
+        queue,
+        delivery,
+    )
+    .await?;
+    let prefix = format!("runs/{}/{}/{}", run, ctx.region, ctx.worker_id);
+    store_results(ctx, &prefix, &stats.0, &stats.1).await;
+    send(
+        ctx,
+        &controller,
+        &Message::Done(Done {
+            run_id: run.clone(),
+            region: ctx.region.clone(),
+            worker_id: ctx.worker_id.clone(),
+            artifacts_prefix: prefix,
+            final_seq: stats.2,
+        }),
+    )
+    .await?;
+    ctx.transport.ack(queue, &delivery.receipt).await?;
+    let _ = ctx.transport.delete_queue(&control).await;
+    Ok(())
+}
+
+/// Runs the engine from the common start, sending a snapshot every second and obeying stops.
+/// Returns the worker's own stats, its history rows' CSV, and its last snapshot seq.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    ctx: &mut Ctx<'_>,
+    job: &Job,
+    at_unix_ms: u64,
+    offset_ms: i64,
+    control: &QueueName,
+    controller: &QueueName,
+    queue: &QueueName,
+    delivery: &Delivery,
+) -> Result<(RunStats, Vec<u8>, u64)> {
+    let now = brood_engine::unix_ms_now();
+    let start = StartAt {
+        instant: Instant::now() + Duration::from_millis(at_unix_ms.saturating_sub(now)),
+        unix_ms: at_unix_ms,
+    };
+    let config = EngineConfig {
+        node: ctx.worker_id.to_string(),
+        added_latency: Duration::from_millis(ctx.args.added_latency_ms()),
+        ..EngineConfig::default()
+    };
+    let (engine, deltas) =
+        brood_engine::start(Arc::new(job.plan.clone()), job.segment, &config, start)
+            .context("starting the engine")?;
+    let mut stats = RunStats::new(at_unix_ms);
+    let mut history = StatsHistoryWriter::new(Vec::new())?;
+    let mut seq = 0u64;
+    let mut cpu = CpuClock::new();
+    let mut last_heard = Instant::now();
+    let dead_man = crate::settings::duration_flag(&ctx.args.dead_man, "--dead-man")?;
+    let mut extended = Instant::now();
+    let mut finished = false;
+    while !finished {
+        let mut window = Snapshot::new(0, 0);
+        let mut got = false;
+        let tick = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < tick {
+            match deltas.try_recv() {
+                Ok(delta) => {
+                    window.merge(&delta);
+                    got = true;
+                    continue;
+                }
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    finished = true;
+                    break;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            }
+            match next_control(ctx, control, &job.run_id, Duration::from_millis(100)).await {
+                Some(Control::Stop(stop)) => {
+                    if stop.abort {
+                        engine.abort();
+                    } else {
+                        engine.stop();
+                    }
+                    last_heard = Instant::now();
+                }
+                Some(Control::Start(_)) => last_heard = Instant::now(),
+                None => {}
+            }
+        }
+        if last_heard.elapsed() > dead_man {
+            eprintln!(
+                "brood worker {}: the controller is silent; stopping",
+                ctx.worker_id
+            );
+            engine.stop();
+            last_heard = Instant::now();
+        }
+        if extended.elapsed() > EXTEND_EVERY {
+            let _ = ctx
+                .transport
+                .extend(queue, &delivery.receipt, JOB_VISIBILITY)
+                .await;
+            extended = Instant::now();
+        }
+        if got {
+            window.users = engine.users();
+            stats.add(&window);
+            stats.set_users(engine.users());
+            let rows = stats.tick(brood_engine::unix_ms_now()).to_vec();
+            history.write_rows(&rows)?;
+            seq += 1;
+            let report = SnapshotReport {
+                run_id: job.run_id.clone(),
+                region: ctx.region.clone(),
+                worker_id: ctx.worker_id.clone(),
+                seq,
+                health: Health {
+                    cpu_percent: cpu.percent(),
+                    sched_lag_ms: engine.take_sched_lag().as_secs_f32() * 1000.0,
+                    dropped_arrivals: window.dropped_arrivals,
+                    clock_offset_ms: offset_ms,
+                },
+                stats: window,
+                sent_ms: brood_engine::unix_ms_now(),
+            };
+            if let Err(e) = send(ctx, controller, &Message::Snapshot(Box::new(report))).await {
+                eprintln!(
+                    "brood worker {}: snapshot {seq} not sent: {e:#}",
+                    ctx.worker_id
+                );
+            }
+        } else {
+            heartbeat(ctx, controller, &job.run_id).await;
+        }
+    }
+    engine.join();
+    let history = history.into_inner()?;
+    Ok((stats, history, seq))
+}
+
+/// Writes the worker's Locust CSVs and raw histograms; retries, and keeps a local spool copy
+/// when the store stays unavailable.
+async fn store_results(ctx: &Ctx<'_>, prefix: &str, stats: &RunStats, history: &[u8]) {
+    let mut files: Vec<(&str, Vec<u8>)> = vec![("stats_history.csv", history.to_vec())];
+    let mut add = |name, write: &dyn Fn(&mut Vec<u8>) -> Result<(), brood_report::ReportError>| {
+        let mut buf = Vec::new();
+        if write(&mut buf).is_ok() {
+            files.push((name, buf));
+        }
+    };
+    add("stats.csv", &|w| write_stats_csv(w, stats));
+    add("failures.csv", &|w| write_failures_csv(w, stats));
+    add("exceptions.csv", &|w| write_exceptions_csv(w, stats));
+    files.push(("snapshot.bin", stats.totals().encode()));
+    for (name, bytes) in &files {
+        let key = format!("{prefix}/{name}");
+        let mut stored = false;
+        for attempt in 0..STORE_ATTEMPTS {
+            match ctx.store.put(&key, bytes).await {
+                Ok(()) => {
+                    stored = true;
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("brood worker {}: storing {key}: {e}", ctx.worker_id);
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+        if !stored {
+            let spool = ctx.args.dir.join("spool").join(&key);
+            if let Some(parent) = spool.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            match std::fs::write(&spool, bytes) {
+                Ok(()) => eprintln!("brood worker: kept {key} in {}", spool.display()),
+                Err(e) => eprintln!("brood worker: cannot spool {key}: {e}"),
+            }
+        }
+    }
+}
+
+async fn next_control(
+    ctx: &mut Ctx<'_>,
+    control: &QueueName,
+    run: &RunId,
+    wait: Duration,
+) -> Option<Control> {
+    let deliveries = ctx
+        .transport
+        .receive(control, 10, wait, Duration::from_secs(30))
+        .await
+        .ok()?;
+    let mut found = None;
+    for d in deliveries {
+        let _ = ctx.transport.ack(control, &d.receipt).await;
+        let verified = decode(&d.body).map_err(|e| e.to_string()).and_then(|m| {
+            ctx.verifier
+                .verify_control(&m, brood_engine::unix_ms_now())
+                .map_err(|r| r.to_string())
+        });
+        match verified {
+            Ok(c) if control_run(&c) == run => {
+                // A stop wins over a repeated start in the same batch.
+                if found.is_none() || matches!(c, Control::Stop(_)) {
+                    found = Some(c);
+                }
+            }
+            Ok(_) => eprintln!(
+                "brood worker {}: ignored a control message for another run",
+                ctx.worker_id
+            ),
+            Err(reason) => eprintln!(
+                "brood worker {}: rejected a control message: {reason}",
+                ctx.worker_id
+            ),
+        }
+    }
+    found
+}
+
+fn control_run(c: &Control) -> &RunId {
+    match c {
+        Control::Start(s) => &s.run_id,
+        Control::Stop(s) => &s.run_id,
+    }
+}
+
+async fn heartbeat(ctx: &Ctx<'_>, controller: &QueueName, run: &RunId) {
+    let beat = Message::Heartbeat(Heartbeat {
+        run_id: run.clone(),
+        region: ctx.region.clone(),
+        worker_id: ctx.worker_id.clone(),
+        sent_ms: brood_engine::unix_ms_now(),
+    });
+    let _ = send(ctx, controller, &beat).await;
+}
+
+async fn send(ctx: &Ctx<'_>, queue: &QueueName, message: &Message) -> Result<()> {
+    let bytes = encode(message, None)?;
+    ctx.transport.send(queue, &bytes).await?;
+    Ok(())
+}
+
+/// Reports an error the worker cannot get past to the controller.
+#[allow(dead_code)]
+async fn report_error(ctx: &Ctx<'_>, controller: &QueueName, run: &RunId, message: &str) {
+    let report = ErrorReport::new(
+        run.clone(),
+        ctx.region.clone(),
+        ctx.worker_id.clone(),
+        message,
+    );
+    let _ = send(ctx, controller, &Message::Error(report)).await;
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The process's CPU use between calls, from /proc (Linux), as a percentage of the cores.
+struct CpuClock {
+    last_ticks: u64,
+    last: Instant,
+}
+
+impl CpuClock {
+    fn new() -> CpuClock {
+        CpuClock {
+            last_ticks: cpu_ticks(),
+            last: Instant::now(),
+        }
+    }
+
+    fn percent(&mut self) -> f32 {
+        let ticks = cpu_ticks();
+        let wall = self.last.elapsed().as_secs_f32();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f32;
+        let used = ticks.saturating_sub(self.last_ticks) as f32 / 100.0;
+        (self.last_ticks, self.last) = (ticks, Instant::now());
+        if wall <= 0.0 {
+            0.0
+        } else {
+            (used / wall / cores * 100.0).min(100.0)
+        }
+    }
+}
+
+/// utime + stime of this process in clock ticks (USER_HZ, 100 on Linux).
+fn cpu_ticks() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // The command name may hold spaces; fields are counted after its closing parenthesis.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
