@@ -92,6 +92,68 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// Time spent in `handle`, and the snapshots it merged.
+struct Measured {
+    in_handle: Duration,
+    snapshots: u64,
+}
+
+/// Feeds every worker's deltas for `run_secs`, ticks, then every worker's `Done`.
+fn simulate(
+    c: &mut Coordinator,
+    workers: &[(String, String, u32)],
+    templates: &[Snapshot],
+    start: u64,
+    run_secs: u64,
+) -> Measured {
+    let mut m = Measured {
+        in_handle: Duration::ZERO,
+        snapshots: 0,
+    };
+    let mut timed = |c: &mut Coordinator, event: Event, now: u64| {
+        let began = Instant::now();
+        let actions = c.handle(event, now);
+        m.in_handle += began.elapsed();
+        actions
+    };
+    for seq in 1..=run_secs {
+        let window = start + (seq - 1) * 1_000;
+        for (i, (worker, region, _)) in workers.iter().enumerate() {
+            let mut stats = templates[(i as u64 + seq) as usize % templates.len()].clone();
+            stats.start_ms = window;
+            stats.end_ms = window + 1_000;
+            let now = window + 1_000 + (i as u64 % 200);
+            let event = Event::Snapshot {
+                worker: worker.clone(),
+                region: region.clone(),
+                seq,
+                stats,
+                health: Health {
+                    cpu_percent: 40.0,
+                    ..Health::default()
+                },
+            };
+            timed(c, event, now);
+            m.snapshots += 1;
+            if i % 200 == 199 {
+                timed(c, Event::Tick, now);
+            }
+        }
+    }
+    let mut finished = false;
+    for (worker, region, _) in workers {
+        let event = Event::Done {
+            worker: worker.clone(),
+            region: region.clone(),
+            final_seq: run_secs,
+        };
+        let actions = timed(c, event, start + run_secs * 1_000 + 500);
+        finished |= actions.iter().any(|a| matches!(a, Action::Finished(_)));
+    }
+    assert!(finished, "the run finishes once every worker is done");
+    m
+}
+
 fn main() {
     let arg = |n: usize| std::env::args().nth(n).and_then(|a| a.parse::<u64>().ok());
     let run_secs = arg(1).unwrap_or(RUN_SECS);
@@ -102,12 +164,10 @@ fn main() {
             name: format!("/api/v1/resource-{i}"),
         })
         .collect();
-    let built = Instant::now();
     let templates: Vec<Snapshot> = (0..TEMPLATES).map(|s| template(s + 1, &names)).collect();
-    let per_delta = templates[0].aggregated().requests;
     println!(
-        "{TEMPLATES} distinct deltas built in {:.1} s (~{per_delta} requests over {entries} entries each)",
-        built.elapsed().as_secs_f64()
+        "{} requests over {entries} entries per delta, {TEMPLATES} distinct deltas",
+        templates[0].aggregated().requests
     );
 
     let regions: Vec<RegionSpec> = REGIONS
@@ -123,66 +183,20 @@ fn main() {
         .collect();
     let start = ready_all(&mut c, &workers);
 
-    let mut in_handle = Duration::ZERO;
-    let mut snapshots = 0u64;
-    let mut timed = |c: &mut Coordinator, event: Event, now: u64| {
-        let began = Instant::now();
-        let actions = c.handle(event, now);
-        in_handle += began.elapsed();
-        actions
-    };
     let wall = Instant::now();
-    for seq in 1..=run_secs {
-        let window = start + (seq - 1) * 1_000;
-        for (i, (worker, region, _)) in workers.iter().enumerate() {
-            let mut stats = templates[(i as u64 + seq) as usize % templates.len()].clone();
-            stats.start_ms = window;
-            stats.end_ms = window + 1_000;
-            let now = window + 1_000 + (i as u64 % 200);
-            let health = Health {
-                cpu_percent: 40.0,
-                ..Health::default()
-            };
-            let event = Event::Snapshot {
-                worker: worker.clone(),
-                region: region.clone(),
-                seq,
-                stats,
-                health,
-            };
-            timed(&mut c, event, now);
-            snapshots += 1;
-            if i % 200 == 199 {
-                timed(&mut c, Event::Tick, now);
-            }
-        }
-    }
-    let mut finished = false;
-    for (worker, region, _) in &workers {
-        let event = Event::Done {
-            worker: worker.clone(),
-            region: region.clone(),
-            final_seq: run_secs,
-        };
-        let actions = timed(&mut c, event, start + run_secs * 1_000 + 500);
-        finished |= actions.iter().any(|a| matches!(a, Action::Finished(_)));
-    }
-    assert!(finished, "the run finishes once every worker is done");
-    assert_eq!(
-        c.global().aggregated().requests,
-        c.workers().map(|w| w.requests).sum::<u64>()
-    );
-
-    let rate = snapshots as f64 / in_handle.as_secs_f64();
+    let m = simulate(&mut c, &workers, &templates, start, run_secs);
+    let requests = c.global().aggregated().requests;
+    assert_eq!(requests, c.workers().map(|w| w.requests).sum::<u64>());
+    let rate = m.snapshots as f64 / m.in_handle.as_secs_f64();
     let needed = f64::from(WORKERS_PER_REGION) * REGIONS.len() as f64;
     println!(
-        "merged {snapshots} snapshots ({} requests) in {:.2} s of handle time ({:.1} s wall)",
-        c.global().aggregated().requests,
-        in_handle.as_secs_f64(),
+        "merged {} snapshots ({requests} requests) in {:.2} s of handle time ({:.1} s wall)",
+        m.snapshots,
+        m.in_handle.as_secs_f64(),
         wall.elapsed().as_secs_f64()
     );
     println!(
-        "{rate:.0} snapshots/s on one core, {:.0} µs each; headroom {:.1}x over the {needed:.0}/s \
+        "{rate:.0} snapshots/s on one core, {:.0} µs each; headroom {:.2}x over the {needed:.0}/s \
          of 1,000 workers",
         1e6 / rate,
         rate / needed
