@@ -164,7 +164,13 @@ fn main() {
             name: format!("/api/v1/resource-{i}"),
         })
         .collect();
-    let templates: Vec<Snapshot> = (0..TEMPLATES).map(|s| template(s + 1, &names)).collect();
+    // Through the wire format, as the controller receives them.
+    let templates: Vec<Snapshot> = (0..TEMPLATES)
+        .map(|s| {
+            let built = template(s + 1, &names);
+            Snapshot::decode(&built.encode()).expect("a snapshot decodes back")
+        })
+        .collect();
     println!(
         "{} requests over {entries} entries per delta, {TEMPLATES} distinct deltas",
         templates[0].aggregated().requests

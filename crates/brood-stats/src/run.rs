@@ -75,7 +75,9 @@ struct SecondEntry {
 struct Second {
     requests: u64,
     failures: u64,
-    hist: SparseHistogram,
+    /// Dense: a second gathers deltas from every worker, and merging a delta's few buckets into a
+    /// dense histogram costs far less than rebuilding a sparse one each time.
+    hist: Histogram,
     entries: BTreeMap<EntryName, SecondEntry>,
 }
 
@@ -137,15 +139,19 @@ impl RunStats {
         }
         let second = self.seconds.entry(sec).or_default();
         for (name, e) in delta.entries.iter().filter(|(_, e)| e.requests > 0) {
-            let sparse = e.hist.to_sparse();
             second.requests += e.requests;
             second.failures += e.failures;
-            second.hist.merge(&sparse);
-            let slot = second.entries.entry(name.clone()).or_default();
+            second.hist.merge(&e.hist);
+            if !second.entries.contains_key(name) {
+                second.entries.insert(name.clone(), SecondEntry::default());
+            }
+            let Some(slot) = second.entries.get_mut(name) else {
+                continue;
+            };
             slot.requests += e.requests;
             slot.failures += e.failures;
             if self.config.full_history {
-                slot.hist.get_or_insert_default().merge(&sparse);
+                slot.hist.get_or_insert_default().merge(&e.hist.to_sparse());
             }
         }
         self.prune(newest);
@@ -239,7 +245,7 @@ impl RunStats {
     pub fn window_histogram(&self, now_ms: u64) -> Histogram {
         let mut h = Histogram::new();
         for (_, s) in self.seconds.range(self.window(now_ms)) {
-            h.merge_sparse(&s.hist);
+            h.merge(&s.hist);
         }
         h
     }
