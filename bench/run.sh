@@ -6,6 +6,7 @@
 #   bench/run.sh throughput  only the first;   bench/run.sh names   only the 50-names comparison
 #   bench/run.sh templated   extraction, templating and a check on every request
 #   bench/run.sh memory      only the memory probe
+#   bench/run.sh coordinator snapshots/s the run coordinator merges on one core (1,000 workers)
 #
 # Prints requests/s, CPU-µs per request, peak RSS and the ratios to wrk measured in the same run.
 set -euo pipefail
@@ -13,6 +14,11 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 ANCHORS=${ANCHORS:-$ROOT/../shared/bench/anchors.sh}
 WHAT=${1:-all}
+if [[ $WHAT == coordinator ]]; then
+  # 1,000 simulated workers x 50 entries, one snapshot a second each, through the wire format,
+  # merged by the coordinator on one core.
+  exec taskset -c 0 cargo run --release -q -p brood-cluster --example coordinator_bench
+fi
 [[ -x $ANCHORS ]] || { echo "bench: anchor script not found at $ANCHORS (set ANCHORS)" >&2; exit 1; }
 
 need=()
