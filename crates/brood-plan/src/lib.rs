@@ -8,20 +8,27 @@
 
 mod compile;
 mod error;
+mod feed;
 mod load;
+mod mix;
 pub mod plan;
 mod request;
+mod request_plan;
+mod response;
 mod scalar;
 mod scenario;
 mod source;
+mod step;
+mod template;
 mod threshold;
 mod url;
 
 pub use compile::{compile, LoadOptions, DEFAULT_TIMEOUT};
 pub use error::{FieldPath, Issue, PathPart, PlanError, Position};
+pub use feed::{read_table, FeedSpec, FeedTable};
 pub use load::{default_max_users, parse_arrival_unit, parse_stages, LoadSpec, Stage, StageTarget};
 pub use plan::*;
-pub use request::{BodySpec, RequestSpec};
+pub use request::{AuthSpec, BodySpec, RequestLayout, RequestSpec};
 pub use scalar::{parse_duration, parse_wait};
 pub use scenario::{RequestDefaults, Scenario, Step, TaskLayout, TaskSpec, UserSpec};
 pub use source::{load_scenario, parse_scenario, Format, ScenarioSource};

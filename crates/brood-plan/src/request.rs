@@ -1,16 +1,18 @@
 //! One HTTP request as written in a scenario: the `"GET /path"` shorthand or the full table with
-//! method, url, name, headers, query, a body, and per-request client settings.
+//! method, url, name, headers, query, a body, auth, per-request client settings, and what to
+//! check and extract from the response; plus the deserializers of its values.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer};
 
-use crate::error::Issue;
-use crate::plan::Url;
-use crate::scalar::{self, Scalar};
+use crate::error::{FieldPath, Issue};
+use crate::plan::{Check, Extract, Url, Wait};
+use crate::scalar::Scalar;
 
 /// A request as the scenario file describes it, before the host and defaults are applied.
+/// String values may hold `{{...}}` templates; they are parsed when the scenario is compiled.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestSpec {
     /// Upper-case method token.
@@ -27,6 +29,17 @@ pub struct RequestSpec {
     pub follow_redirects: Option<bool>,
     pub decompress: Option<bool>,
     pub http2: Option<bool>,
+    /// Conditions on the response.
+    pub checks: Vec<Check>,
+    /// Values taken from the response into variables.
+    pub extract: Vec<Extract>,
+    /// Replaces the user type's and the defaults' auth; [`AuthSpec::None`] sends none.
+    pub auth: Option<AuthSpec>,
+    /// Think time after the request.
+    pub think: Option<Wait>,
+    pub tags: Vec<String>,
+    /// How the request was written, to point errors at the right field.
+    pub layout: RequestLayout,
 }
 
 impl RequestSpec {
@@ -43,12 +56,41 @@ impl RequestSpec {
             follow_redirects: None,
             decompress: None,
             http2: None,
+            checks: Vec::new(),
+            extract: Vec::new(),
+            auth: None,
+            think: None,
+            tags: Vec::new(),
+            layout: RequestLayout::Text,
         }
     }
 
     /// The stats entry name: the explicit name, else the url as written.
     pub fn entry_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.url)
+    }
+}
+
+/// Which form a request was written in; each puts its fields at different paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestLayout {
+    /// `{method: GET, url: /x, ...}`: every field under its own key.
+    Table,
+    /// `{get: /x, ...}`: the method key holds the url; other fields under their own keys.
+    MethodKey(String),
+    /// `"GET /x"`: everything is the one string.
+    Text,
+}
+
+impl RequestLayout {
+    /// Where `field` (`url`, `method`, `headers`, ...) sits, relative to the request.
+    pub fn field(&self, field: &str) -> FieldPath {
+        let here = FieldPath::root();
+        match self {
+            RequestLayout::Text => here,
+            RequestLayout::MethodKey(key) if field == "url" || field == "method" => here.key(key),
+            RequestLayout::MethodKey(_) | RequestLayout::Table => here.key(field),
+        }
     }
 }
 
@@ -63,65 +105,89 @@ pub enum BodySpec {
     Form(Vec<(String, String)>),
 }
 
-/// The fields of a request table. A shorthand task (`post: /login` with `json:` beside it)
-/// fills the same struct from its own fields.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RequestFields {
-    #[serde(default, deserialize_with = "opt_method")]
-    pub method: Option<String>,
-    #[serde(deserialize_with = "url")]
-    pub url: String,
-    #[serde(default)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "headers")]
-    pub headers: Vec<(String, String)>,
-    #[serde(default, deserialize_with = "pairs")]
-    pub query: Vec<(String, String)>,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default, deserialize_with = "json")]
-    pub json: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "opt_pairs")]
-    pub form: Option<Vec<(String, String)>>,
-    #[serde(default, deserialize_with = "scalar::opt_positive_duration")]
-    pub timeout: Option<Duration>,
-    #[serde(default)]
-    pub follow_redirects: Option<bool>,
-    #[serde(default)]
-    pub decompress: Option<bool>,
-    #[serde(default)]
-    pub http2: Option<bool>,
+/// Credentials sent in the `Authorization` header, as written (values may be templates).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthSpec {
+    /// `auth: none`: no credentials, even when the user type or the defaults have some.
+    None,
+    /// `auth: {bearer: TOKEN}`.
+    Bearer(String),
+    /// `auth: {basic: {username: U, password: P}}`.
+    Basic { username: String, password: String },
 }
 
-impl RequestFields {
-    pub fn into_spec(self) -> Result<RequestSpec, Issue> {
-        let body = match (self.body, self.json, self.form) {
-            (None, None, None) => None,
-            (Some(text), None, None) => Some(BodySpec::Text(text)),
-            (None, Some(json), None) => Some(BodySpec::Json(json)),
-            (None, None, Some(form)) => Some(BodySpec::Form(form)),
-            (_, json, _) => {
-                let second = if json.is_some() { "json" } else { "form" };
-                return Err(
-                    Issue::new("a request has one body: `body`, `json` or `form`")
-                        .hint("keep one of them")
-                        .at_key(second),
-                );
+impl AuthSpec {
+    /// Where the template of each credential sits, relative to the `auth` field.
+    pub fn values(&self) -> Vec<(FieldPath, &str)> {
+        match self {
+            AuthSpec::None => Vec::new(),
+            AuthSpec::Bearer(token) => vec![(FieldPath::root().key("bearer"), token)],
+            AuthSpec::Basic { username, password } => {
+                let basic = FieldPath::root().key("basic");
+                vec![
+                    (basic.clone().key("username"), username),
+                    (basic.key("password"), password),
+                ]
             }
-        };
-        Ok(RequestSpec {
-            method: self.method.unwrap_or_else(|| "GET".to_string()),
-            url: self.url,
-            name: self.name,
-            headers: self.headers,
-            query: self.query,
-            body,
-            timeout: self.timeout,
-            follow_redirects: self.follow_redirects,
-            decompress: self.decompress,
-            http2: self.http2,
-        })
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFields {
+    #[serde(default)]
+    bearer: Option<String>,
+    #[serde(default)]
+    basic: Option<BasicFields>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BasicFields {
+    username: String,
+    password: String,
+}
+
+struct AuthVisitor;
+
+impl<'de> de::Visitor<'de> for AuthVisitor {
+    type Value = AuthSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{bearer: TOKEN}, {basic: {username: U, password: P}} or none")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<AuthSpec, E> {
+        if v.trim().eq_ignore_ascii_case("none") {
+            return Ok(AuthSpec::None);
+        }
+        Err(Issue::new(format!("invalid auth {v:?}"))
+            .hint("write {bearer: \"{{token}}\"}, {basic: {username: U, password: P}} or none")
+            .into_de())
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<AuthSpec, A::Error> {
+        let fields = AuthFields::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        match (fields.bearer, fields.basic) {
+            (Some(token), None) => Ok(AuthSpec::Bearer(token)),
+            (None, Some(b)) => Ok(AuthSpec::Basic {
+                username: b.username,
+                password: b.password,
+            }),
+            (Some(_), Some(_)) => Err(Issue::new("`basic` cannot be combined with `bearer`")
+                .at_key("basic")
+                .into_de()),
+            (None, None) => Err(Issue::new("auth needs `bearer` or `basic`")
+                .hint("write {bearer: \"{{token}}\"} or {basic: {username: U, password: P}}")
+                .into_de()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AuthSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AuthSpec, D::Error> {
+        d.deserialize_any(AuthVisitor)
     }
 }
 
@@ -134,7 +200,7 @@ pub(crate) fn method_from_text(text: &str) -> Result<String, Issue> {
         .hint("a method is one word of letters, digits or !#$%&'*+-.^_`|~, e.g. GET or POST"))
 }
 
-fn is_token_byte(b: u8) -> bool {
+pub(crate) fn is_token_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
@@ -168,7 +234,7 @@ pub(crate) fn shorthand(text: &str) -> Result<RequestSpec, Issue> {
     Ok(RequestSpec::new(&method, &url_from_text(url)?))
 }
 
-fn opt_method<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(crate) fn opt_method<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let text = String::deserialize(d)?;
     method_from_text(&text).map(Some).map_err(Issue::into_de)
 }
@@ -178,7 +244,7 @@ pub(crate) fn url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     url_from_text(&text).map_err(Issue::into_de)
 }
 
-fn json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
+pub(crate) fn json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
     // `json: null` sends the JSON `null`, so a present field is always `Some`.
     serde_json::Value::deserialize(d).map(Some)
 }
@@ -208,6 +274,13 @@ pub(crate) fn headers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, St
 /// keys (`tag: [a, b]` gives `tag=a&tag=b`).
 pub(crate) fn pairs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
     d.deserialize_map(PairsVisitor { lists: true })
+}
+
+/// Maps of one value per name (a user type's `vars`).
+pub(crate) fn single_pairs<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<(String, String)>, D::Error> {
+    d.deserialize_map(PairsVisitor { lists: false })
 }
 
 pub(crate) fn opt_pairs<'de, D: Deserializer<'de>>(
@@ -302,32 +375,6 @@ impl<'de> de::Visitor<'de> for ValuesVisitor {
             items,
             listed: true,
         })
-    }
-}
-
-struct RequestVisitor;
-
-impl<'de> de::Visitor<'de> for RequestVisitor {
-    type Value = RequestSpec;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a request: \"GET /path\" or {method: GET, url: /path}")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<RequestSpec, E> {
-        shorthand(v).map_err(Issue::into_de)
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RequestSpec, A::Error> {
-        RequestFields::deserialize(de::value::MapAccessDeserializer::new(map))?
-            .into_spec()
-            .map_err(Issue::into_de)
-    }
-}
-
-impl<'de> Deserialize<'de> for RequestSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RequestSpec, D::Error> {
-        d.deserialize_any(RequestVisitor)
     }
 }
 

@@ -2,20 +2,21 @@
 //! tasks, as deserialized from YAML or TOML and checked field by field.
 //!
 //! The model keeps what the file says (optional fields stay `None`); defaults are applied by
-//! [`crate::compile()`]. Tasks hold a list of [`Step`]s so that later kinds of step (checks,
-//! extraction, flows) are new variants rather than a new model.
+//! [`crate::compile()`]. A task holds a list of [`Step`]s: requests, think times and picks.
+//! How each form of task and step is read lives in `step.rs`.
 
 use std::collections::HashSet;
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::{self, Deserialize, Deserializer};
+use serde::de::{Deserialize, Deserializer};
 
 use crate::error::{FieldPath, Issue};
+use crate::feed::FeedSpec;
 use crate::load::LoadSpec;
 use crate::plan::{Threshold, Url, Wait};
-use crate::request::{self, RequestFields, RequestSpec};
+use crate::request::{self, AuthSpec, RequestSpec};
+use crate::response::var_name;
 use crate::scalar;
 use crate::source::ScenarioSource;
 use crate::threshold;
@@ -53,6 +54,9 @@ pub struct RequestDefaults {
     pub decompress: Option<bool>,
     #[serde(default)]
     pub http2: Option<bool>,
+    /// Credentials for every request, unless a user type or a request sets its own.
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
 }
 
 /// A user type: Locust's `User` class.
@@ -69,15 +73,29 @@ pub struct UserSpec {
     pub fixed_count: Option<u32>,
     #[serde(default, deserialize_with = "scalar::opt_wait")]
     pub wait: Option<Wait>,
+    /// Variables every user starts with; values are plain text.
+    #[serde(default, deserialize_with = "vars")]
+    pub vars: Vec<(String, String)>,
+    #[serde(default)]
+    pub feeds: Vec<FeedSpec>,
+    /// Credentials for the type's requests, unless a request sets its own.
+    #[serde(default)]
+    pub auth: Option<AuthSpec>,
+    /// Steps each user runs once when it starts (Locust's `on_start`), and when it stops.
+    #[serde(default)]
+    pub on_start: Vec<Step>,
+    #[serde(default)]
+    pub on_stop: Vec<Step>,
     pub tasks: Vec<TaskSpec>,
 }
 
-/// A task: picked by weight, then its steps run in order.
+/// A task, or a choice of a pick: picked by weight, then its steps run in order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskSpec {
     pub name: Option<String>,
-    /// Relative weight among the user type's tasks (at least 1).
+    /// Relative weight among the user type's tasks, or the pick's choices (at least 1).
     pub weight: u32,
+    pub tags: Vec<String>,
     /// Never empty.
     pub steps: Vec<Step>,
     /// How the task was written, to point errors at the right field.
@@ -87,232 +105,71 @@ pub struct TaskSpec {
 /// One thing a task does.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
-    Request(RequestSpec),
+    Request(Box<RequestSpec>),
+    /// `think: 1s`: a pause between two steps.
+    Think {
+        wait: Wait,
+        tags: Vec<String>,
+    },
+    /// `pick: [...]`: one of the choices, by weight, runs its steps.
+    Pick {
+        choices: Vec<TaskSpec>,
+        tags: Vec<String>,
+    },
 }
 
-/// Which form a task was written in; each puts its requests at a different field path.
+impl Step {
+    pub fn tags(&self) -> &[String] {
+        match self {
+            Step::Request(r) => &r.tags,
+            Step::Think { tags, .. } | Step::Pick { tags, .. } => tags,
+        }
+    }
+}
+
+/// Which form a task was written in; each puts its steps at a different field path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskLayout {
     /// `request: {...}`.
     Request,
     /// `requests: [...]`.
     Requests,
-    /// A method key (`post: /login`) with the request's fields beside it.
-    MethodKey(String),
-    /// The whole task is a `"GET /path"` string.
-    Text,
+    /// `steps: [...]`.
+    Steps,
+    /// `pick: [...]`: one pick step, written as the task itself.
+    Pick,
+    /// The request is the task itself: a method key (`post: /login`) or a url with the
+    /// request's fields beside it, or a `"GET /path"` string.
+    Inline,
 }
 
 impl TaskLayout {
-    /// The path of `field` of step `index`, relative to the task.
-    pub fn step_field(&self, index: usize, field: &str) -> FieldPath {
+    /// The path of step `index`, relative to the task.
+    pub fn step_path(&self, index: usize) -> FieldPath {
         let task = FieldPath::root();
         match self {
-            TaskLayout::Request => task.key("request").key(field),
-            TaskLayout::Requests => task.key("requests").index(index).key(field),
-            TaskLayout::MethodKey(key) if field == "url" || field == "method" => task.key(key),
-            TaskLayout::MethodKey(_) => task.key(field),
-            TaskLayout::Text => task,
+            TaskLayout::Request => task.key("request"),
+            TaskLayout::Requests => task.key("requests").index(index),
+            TaskLayout::Steps => task.key("steps").index(index),
+            TaskLayout::Pick | TaskLayout::Inline => task,
         }
     }
 }
 
-/// The method keys of the shorthand task form.
-const METHOD_KEYS: [&str; 7] = ["get", "post", "put", "patch", "delete", "head", "options"];
-
-/// Every field a task table may have: its own, a method key, and (with a method key) the
-/// request's fields.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaskFields {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "scalar::opt_count")]
-    weight: Option<u32>,
-    #[serde(default)]
-    request: Option<RequestSpec>,
-    #[serde(default)]
-    requests: Option<Vec<RequestSpec>>,
-    #[serde(default, deserialize_with = "opt_url")]
-    get: Option<String>,
-    #[serde(default, deserialize_with = "opt_url")]
-    post: Option<String>,
-    #[serde(default, deserialize_with = "opt_url")]
-    put: Option<String>,
-    #[serde(default, deserialize_with = "opt_url")]
-    patch: Option<String>,
-    #[serde(default, deserialize_with = "opt_url")]
-    delete: Option<String>,
-    #[serde(default, deserialize_with = "opt_url")]
-    head: Option<String>,
-    #[serde(default, deserialize_with = "opt_url")]
-    options: Option<String>,
-    #[serde(default, deserialize_with = "request::headers")]
-    headers: Vec<(String, String)>,
-    #[serde(default, deserialize_with = "request::pairs")]
-    query: Vec<(String, String)>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default, deserialize_with = "opt_json")]
-    json: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "request::opt_pairs")]
-    form: Option<Vec<(String, String)>>,
-    #[serde(default, deserialize_with = "scalar::opt_positive_duration")]
-    timeout: Option<Duration>,
-    #[serde(default)]
-    follow_redirects: Option<bool>,
-    #[serde(default)]
-    decompress: Option<bool>,
-    #[serde(default)]
-    http2: Option<bool>,
-}
-
-fn opt_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    request::url(d).map(Some)
-}
-
-fn opt_json<'de, D: Deserializer<'de>>(d: D) -> Result<Option<serde_json::Value>, D::Error> {
-    serde_json::Value::deserialize(d).map(Some)
-}
-
-impl TaskFields {
-    fn method_keys(&self) -> Vec<(&'static str, &str)> {
-        let values = [
-            &self.get,
-            &self.post,
-            &self.put,
-            &self.patch,
-            &self.delete,
-            &self.head,
-            &self.options,
-        ];
-        METHOD_KEYS
-            .iter()
-            .zip(values)
-            .filter_map(|(key, url)| url.as_deref().map(|url| (*key, url)))
-            .collect()
-    }
-
-    /// The request fields set beside `request`/`requests`, where they do not belong.
-    fn stray_request_field(&self) -> Option<&'static str> {
-        let set = [
-            ("headers", !self.headers.is_empty()),
-            ("query", !self.query.is_empty()),
-            ("body", self.body.is_some()),
-            ("json", self.json.is_some()),
-            ("form", self.form.is_some()),
-            ("timeout", self.timeout.is_some()),
-            ("follow_redirects", self.follow_redirects.is_some()),
-            ("decompress", self.decompress.is_some()),
-            ("http2", self.http2.is_some()),
-        ];
-        set.iter().find(|(_, on)| *on).map(|(field, _)| *field)
-    }
-
-    fn into_task(self) -> Result<TaskSpec, Issue> {
-        let forms = [
-            ("request", self.request.is_some()),
-            ("requests", self.requests.is_some()),
-        ];
-        let keys = self.method_keys();
-        let mut written: Vec<&str> = forms.iter().filter(|f| f.1).map(|f| f.0).collect();
-        written.extend(keys.iter().map(|(key, _)| *key));
-        let form_hint = "give `request`, `requests`, or a method key such as `get: /path`";
-        match written.as_slice() {
-            [] => return Err(Issue::new("the task sends no request").hint(form_hint)),
-            [_] => {}
-            [_, second, ..] => {
-                return Err(Issue::new(format!(
-                    "`{second}` cannot be combined with `{}`",
-                    written[0]
-                ))
-                .hint(form_hint)
-                .at_key(second));
-            }
-        }
-        let weight = self.weight.unwrap_or(1);
-        let name = self.name.clone();
-        if keys.is_empty() {
-            if let Some(field) = self.stray_request_field() {
-                let inside = if self.request.is_some() {
-                    "request"
-                } else {
-                    "each of requests"
-                };
-                return Err(Issue::new(format!("`{field}` belongs inside {inside}")).at_key(field));
-            }
-        }
-        let (steps, layout) = if let Some(spec) = self.request {
-            (vec![spec], TaskLayout::Request)
-        } else if let Some(specs) = self.requests {
-            if specs.is_empty() {
-                return Err(Issue::new("`requests` is empty").at_key("requests"));
-            }
-            (specs, TaskLayout::Requests)
-        } else {
-            let (key, url) = keys[0];
-            let key = key.to_string();
-            let url = url.to_string();
-            let spec = self.shorthand_fields(&key, url).into_spec()?;
-            (vec![spec], TaskLayout::MethodKey(key))
-        };
-        Ok(TaskSpec {
-            name,
-            weight,
-            steps: steps.into_iter().map(Step::Request).collect(),
-            layout,
-        })
-    }
-
-    fn shorthand_fields(self, method: &str, url: String) -> RequestFields {
-        RequestFields {
-            method: Some(method.to_ascii_uppercase()),
-            url,
-            // The shorthand's one name serves as the task name and the stats entry name.
-            name: self.name,
-            headers: self.headers,
-            query: self.query,
-            body: self.body,
-            json: self.json,
-            form: self.form,
-            timeout: self.timeout,
-            follow_redirects: self.follow_redirects,
-            decompress: self.decompress,
-            http2: self.http2,
+fn vars<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
+    let pairs = request::single_pairs(d)?;
+    for (name, value) in &pairs {
+        var_name(name).map_err(|issue| issue.at_key(name).into_de())?;
+        if value.contains("{{") {
+            return Err(
+                Issue::new("a variable's first value is plain text, not a template")
+                    .hint("set it from another value with `extract`, or write the value itself")
+                    .at_key(name)
+                    .into_de(),
+            );
         }
     }
-}
-
-struct TaskVisitor;
-
-impl<'de> de::Visitor<'de> for TaskVisitor {
-    type Value = TaskSpec;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a task: {name, weight, request | requests | get: /path} or \"GET /path\"")
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<TaskSpec, E> {
-        let spec = request::shorthand(v).map_err(Issue::into_de)?;
-        Ok(TaskSpec {
-            name: None,
-            weight: 1,
-            steps: vec![Step::Request(spec)],
-            layout: TaskLayout::Text,
-        })
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TaskSpec, A::Error> {
-        TaskFields::deserialize(de::value::MapAccessDeserializer::new(map))?
-            .into_task()
-            .map_err(Issue::into_de)
-    }
-}
-
-impl<'de> Deserialize<'de> for TaskSpec {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TaskSpec, D::Error> {
-        d.deserialize_any(TaskVisitor)
-    }
+    Ok(pairs)
 }
 
 fn host<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
@@ -366,6 +223,66 @@ impl Scenario {
     }
 }
 
+impl TaskSpec {
+    /// Checks a task (or, with `in_pick`, a pick's choice) on its own. Issue paths start at it.
+    pub fn check(&self, in_pick: bool) -> Result<(), Issue> {
+        if self.weight == 0 {
+            return Err(Issue::new("must be at least 1, found 0").at_key("weight"));
+        }
+        if !self.steps.iter().any(|s| !matches!(s, Step::Think { .. })) {
+            return Err(Issue::new("the task sends no request"));
+        }
+        for (i, step) in self.steps.iter().enumerate() {
+            step.check(in_pick)
+                .map_err(|issue| issue.under(&self.layout.step_path(i)))?;
+        }
+        Ok(())
+    }
+}
+
+impl Step {
+    /// Checks a step; `in_pick` says it belongs to a pick's choice, where picks cannot nest.
+    pub fn check(&self, in_pick: bool) -> Result<(), Issue> {
+        let Step::Pick { choices, .. } = self else {
+            return Ok(());
+        };
+        if in_pick {
+            return Err(Issue::new("`pick` cannot be nested inside `pick`")
+                .hint("a pick's choices hold requests, think steps and flows; move the inner choices up")
+                .at_key("pick"));
+        }
+        if choices.is_empty() {
+            return Err(Issue::new("`pick` is empty").at_key("pick"));
+        }
+        for (i, choice) in choices.iter().enumerate() {
+            choice
+                .check(true)
+                .map_err(|issue| issue.at_index(i).at_key("pick"))?;
+        }
+        Ok(())
+    }
+
+    /// The path (from the step) of the first tag in or below it.
+    fn first_tag(&self) -> Option<FieldPath> {
+        if !self.tags().is_empty() {
+            return Some(FieldPath::root().key("tags"));
+        }
+        let Step::Pick { choices, .. } = self else {
+            return None;
+        };
+        choices.iter().enumerate().find_map(|(i, choice)| {
+            let at = FieldPath::root().key("pick").index(i);
+            if !choice.tags.is_empty() {
+                return Some(at.key("tags"));
+            }
+            choice.steps.iter().enumerate().find_map(|(j, step)| {
+                let step_at = at.clone().join(&choice.layout.step_path(j));
+                step.first_tag().map(|p| step_at.join(&p))
+            })
+        })
+    }
+}
+
 impl UserSpec {
     /// Checks the user type on its own. Deserialization already rejects most of this; the
     /// checks are repeated for scenarios built in code.
@@ -384,14 +301,31 @@ impl UserSpec {
             }
         }
         for (i, task) in self.tasks.iter().enumerate() {
-            let at = |issue: Issue| issue.at_index(i).at_key("tasks");
-            if task.weight == 0 {
-                return Err(at(
-                    Issue::new("must be at least 1, found 0").at_key("weight")
-                ));
-            }
-            if task.steps.is_empty() {
-                return Err(at(Issue::new("the task sends no request")));
+            task.check(false)
+                .map_err(|issue| issue.at_index(i).at_key("tasks"))?;
+        }
+        for (i, feed) in self.feeds.iter().enumerate() {
+            feed.check()
+                .map_err(|issue| issue.at_index(i).at_key("feeds"))?;
+        }
+        for key in ["on_start", "on_stop"] {
+            let steps = if key == "on_start" {
+                &self.on_start
+            } else {
+                &self.on_stop
+            };
+            for (i, step) in steps.iter().enumerate() {
+                step.check(false)
+                    .map_err(|issue| issue.at_index(i).at_key(key))?;
+                if let Some(path) = step.first_tag() {
+                    return Err(Issue::new(format!("tags have no effect in {key}"))
+                        .hint(format!(
+                            "{key} runs whatever --tags say; tag the tasks instead"
+                        ))
+                        .under(&path)
+                        .at_index(i)
+                        .at_key(key));
+                }
             }
         }
         Ok(())

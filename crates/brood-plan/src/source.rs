@@ -243,13 +243,13 @@ fn reword(path: FieldPath, message: &str) -> (FieldPath, String, Option<String>)
 }
 
 /// The known name closest to a misspelt one, if any is close enough to be a likely typo.
-fn closest<'a>(found: &str, known: &'a [String]) -> Option<&'a str> {
+pub(crate) fn closest<'a, S: AsRef<str>>(found: &str, known: &'a [S]) -> Option<&'a str> {
     known
         .iter()
-        .map(|k| (strsim::jaro_winkler(found, k), k))
+        .map(|k| (strsim::jaro_winkler(found, k.as_ref()), k.as_ref()))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k.as_str())
+        .map(|(_, k)| k)
 }
 
 fn serde_path(path: &serde_path_to_error::Path) -> FieldPath {

@@ -106,7 +106,7 @@ const YAML_CASES: &[(&str, &str)] = &[
     ),
     (
         "users:\n  - tasks:\n    - requests: [GET http://h/, GET /b]\n",
-        r#"s.yaml:3:33: users[0].tasks[0].requests[1].url: the relative URL "/b" needs a host (hint: set `host` in the scenario or pass --host)"#,
+        r#"s.yaml:3:33: users[0].tasks[0].requests[1]: the relative URL "/b" needs a host (hint: set `host` in the scenario or pass --host)"#,
     ),
     (
         "users:\n  - tasks:\n    - post: /login\n      json: {a: 1}\n",
@@ -146,11 +146,11 @@ const YAML_CASES: &[(&str, &str)] = &[
     ),
     (
         "host: http://h\nusers: [{tasks: [{name: x}]}]\n",
-        "s.yaml:2:18: users[0].tasks[0]: the task sends no request (hint: give `request`, `requests`, or a method key such as `get: /path`)",
+        "s.yaml:2:18: users[0].tasks[0]: the task sends no request (hint: give `request`, `requests`, `steps`, `pick`, or a method key such as `get: /path`)",
     ),
     (
         "host: http://h\nusers: [{tasks: [{request: GET /, get: /}]}]\n",
-        "s.yaml:2:40: users[0].tasks[0].get: `get` cannot be combined with `request` (hint: give `request`, `requests`, or a method key such as `get: /path`)",
+        "s.yaml:2:40: users[0].tasks[0].get: `get` cannot be combined with `request` (hint: give `request`, `requests`, `steps`, `pick`, or a method key such as `get: /path`)",
     ),
     (
         "host: http://h\nusers: [{tasks: [{request: GET /, json: 1}]}]\n",

@@ -6,8 +6,21 @@ use std::time::Duration;
 
 use brood_plan::{
     compile, load_scenario, parse_scenario, parse_stages, parse_threshold, ArrivalUnit, Body,
-    Curve, CurvePoint, EntryName, Format, LoadOptions, Plan, Profile, Scenario, Scheme, Url, Wait,
+    Curve, CurvePoint, EntryName, Format, LoadOptions, Plan, Profile, RequestPlan, Scenario,
+    Scheme, StepPlan, TaskPlan, Url, Wait,
 };
+
+/// Request `n` of a task's steps (think steps and picks skipped).
+fn request(task: &TaskPlan, n: usize) -> &RequestPlan {
+    task.steps
+        .iter()
+        .filter_map(|s| match s {
+            StepPlan::Request(r) => Some(r.as_ref()),
+            _ => None,
+        })
+        .nth(n)
+        .unwrap_or_else(|| panic!("task {} has no request {n}", task.name))
+}
 
 fn data(name: &str) -> String {
     format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -94,7 +107,7 @@ fn full_example_compiles_to_the_expected_plan() {
         .collect();
     assert_eq!(names, [("index", 5), ("browse", 1), ("task 2", 1)]);
 
-    let detail = &browser.tasks[1].requests[1];
+    let detail = request(&browser.tasks[1], 1);
     assert_eq!(detail.entry, 2);
     assert_eq!(
         detail.url.to_string(),
@@ -116,10 +129,10 @@ fn full_example_compiles_to_the_expected_plan() {
         ),
         (secs(5.0), false, false, false)
     );
-    let index = &browser.tasks[0].requests[0];
+    let index = request(&browser.tasks[0], 0);
     assert_eq!((index.timeout, index.follow_redirects), (secs(30.0), true));
 
-    let login = &browser.tasks[2].requests[0];
+    let login = request(&browser.tasks[2], 0);
     assert_eq!(
         login.body,
         Some(Body {
@@ -132,7 +145,7 @@ fn full_example_compiles_to_the_expected_plan() {
     assert_eq!((admin.weight, admin.fixed_count), (0, Some(2)));
     assert_eq!(admin.wait, Wait::ConstantPacing(secs(2.0)));
     assert_eq!(admin.tasks[0].name, "task 0");
-    let delete = &admin.tasks[1].requests[0];
+    let delete = request(&admin.tasks[1], 0);
     assert_eq!(
         delete.url,
         Url {
@@ -143,7 +156,7 @@ fn full_example_compiles_to_the_expected_plan() {
         }
     );
     assert_eq!(admin.tasks[1].name, "delete item");
-    let put = &admin.tasks[2].requests[0];
+    let put = request(&admin.tasks[2], 0);
     assert_eq!(
         put.body,
         Some(Body {
@@ -151,7 +164,7 @@ fn full_example_compiles_to_the_expected_plan() {
             bytes: b"raw text".to_vec()
         })
     );
-    let search = &admin.tasks[2].requests[1];
+    let search = request(&admin.tasks[2], 1);
     assert_eq!(
         search.body,
         Some(Body {
@@ -283,7 +296,7 @@ fn flags_override_the_file_field_by_field() {
             max_users: 7
         }
     );
-    let request = &plan.user_types[0].tasks[0].requests[0];
+    let request = request(&plan.user_types[0].tasks[0], 0);
     assert_eq!(request.url.to_string(), "https://other:9443/base/");
     assert!(request.http2 && plan.insecure_tls);
     assert_eq!(plan.user_types[0].wait, Wait::Constant(secs(1.0)));
@@ -308,7 +321,7 @@ fn quick_mode_gets_one_url() {
             name: "/search?q=a%20b".into()
         }]
     );
-    let request = &plan.user_types[0].tasks[0].requests[0];
+    let request = request(&plan.user_types[0].tasks[0], 0);
     assert_eq!(request.url.to_string(), "http://[::1]:8080/search?q=a%20b");
     assert_eq!(plan.user_types[0].tasks[0].name, "/search?q=a%20b");
 
@@ -330,7 +343,7 @@ fn entries_are_shared_by_method_and_name() {
         .map(|e| format!("{} {}", e.method, e.name))
         .collect();
     assert_eq!(names, ["GET /a", "POST /a", "GET /c"]);
-    let entry_of = |u: usize, t: usize| plan.user_types[u].tasks[t].requests[0].entry;
+    let entry_of = |u: usize, t: usize| request(&plan.user_types[u].tasks[t], 0).entry;
     assert_eq!(
         [
             entry_of(0, 0),
@@ -347,7 +360,7 @@ fn entries_are_shared_by_method_and_name() {
 fn query_parameters_are_percent_encoded() {
     let yaml = "host: http://h/\nusers: [{tasks: [{request: {url: '/s?x=1', query: {q: 'a b&c', n: 2.5, ok: true, 'ü': '/'}}}]}]";
     let plan = plan(Format::Yaml, yaml, &LoadOptions::default());
-    let request = &plan.user_types[0].tasks[0].requests[0];
+    let request = request(&plan.user_types[0].tasks[0], 0);
     assert_eq!(
         request.url.path_and_query,
         "/s?x=1&q=a%20b%26c&n=2.5&ok=true&%C3%BC=%2F"
@@ -368,21 +381,21 @@ fn stages_example() {
             )
         }
     );
-    let cart = &plan.user_types[0].tasks[0].requests[0];
+    let cart = request(&plan.user_types[0].tasks[0], 0);
     assert_eq!(
         cart.url.to_string(),
         "https://[::1]:8443/base/cart?x=1&n=1&n=2"
     );
     assert_eq!(cart.timeout, secs(2.5));
     assert_eq!(plan.entries[0].name, "cart");
-    let patch = &plan.user_types[0].tasks[1].requests[1];
+    let patch = request(&plan.user_types[0].tasks[1], 1);
     assert_eq!(
         (patch.method.as_str(), patch.url.to_string()),
         ("PATCH", "http://other/b".to_string())
     );
     assert_eq!(patch.body.as_ref().unwrap().bytes, br#"[1,{"k":null}]"#);
     assert_eq!(plan.user_types[1].wait, Wait::ConstantThroughput(0.5));
-    assert_eq!(plan.user_types[1].tasks[0].requests[0].method, "HEAD");
+    assert_eq!(request(&plan.user_types[1].tasks[0], 0).method, "HEAD");
     assert_eq!(plan.thresholds[1].value, 0.0);
 }
 
@@ -410,10 +423,10 @@ fn open_model_example() {
             name: "login".into()
         }
     );
-    let body = login.requests[0].body.as_ref().unwrap();
+    let body = request(login, 0).body.as_ref().unwrap();
     assert_eq!(body.bytes, b"user=a+b&pass=1");
-    assert!(login.requests[0].http2);
-    let items = &plan.user_types[0].tasks[1].requests[0];
+    assert!(request(login, 0).http2);
+    let items = request(&plan.user_types[0].tasks[1], 0);
     assert_eq!(items.url.path_and_query, "/items?page=1");
     assert!(!items.decompress);
     assert!(plan.thresholds[1].abort_on_fail);
