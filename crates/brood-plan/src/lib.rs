@@ -7,6 +7,7 @@
 //! file, line, column and field, or the flag, it is about.
 
 mod compile;
+mod describe;
 mod error;
 mod feed;
 mod load;
@@ -24,6 +25,7 @@ mod threshold;
 mod url;
 
 pub use compile::{compile, LoadOptions, DEFAULT_TIMEOUT};
+pub use describe::format_duration;
 pub use error::{FieldPath, Issue, PathPart, PlanError, Position};
 pub use feed::{read_table, FeedSpec, FeedTable};
 pub use load::{default_max_users, parse_arrival_unit, parse_stages, LoadSpec, Stage, StageTarget};

@@ -79,9 +79,13 @@ pub struct RequestPlan {
     pub entry: usize,
     /// Upper-case method token, e.g. `GET`.
     pub method: String,
-    /// Absolute URL; the query parameters of the scenario are already encoded into it.
+    /// Absolute URL; the query parameters of the scenario are already encoded into it. For a
+    /// templated request only its origin (scheme, host, port) is used, and its path and query
+    /// show the template as written (`/products/{{id}}`), for display.
     pub url: Url,
     /// Header names as written; `Host`, `Content-Length` and `Accept-Encoding` are added by the client.
+    /// Templated values (and templated auth) appear as written, for display; the template's
+    /// parts replace them.
     pub headers: Vec<(String, String)>,
     /// Request body, with its content type (also present in `headers` when the file set one).
     pub body: Option<Body>,
@@ -104,14 +108,21 @@ pub struct RequestPlan {
 /// The templated parts of a request. Rendering fills `{{...}}` from the user's variables.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestTemplate {
-    /// An absolute URL, or a path (query allowed) joined to `RequestPlan::url`'s origin and base.
-    /// Inserted values are percent-encoded where a URL needs it.
+    /// The path and query (the compiler always writes one starting with `/`, the host's base path
+    /// included), which replace those of `RequestPlan::url`; an absolute URL is also accepted.
+    /// Filled even when only other parts are templated. Literal text is already
+    /// percent-encoded; inserted values are percent-encoded where a URL needs it.
     pub url: Template,
-    /// Appended to the rendered URL, percent-encoded.
+    /// Appended to the rendered URL in order. Names are plain; the literal text of values is
+    /// already percent-encoded, inserted values are percent-encoded.
     pub query: Vec<(String, Template)>,
-    /// Header values (names are plain); a rendered value with CR or LF is refused.
+    /// The templated header values only (names are plain); a rendered value with CR or LF is
+    /// refused. Each replaces the header of the same name in `RequestPlan::headers`.
     pub headers: Vec<(String, Template)>,
+    /// `None` when the body is static: `RequestPlan::body` is sent.
     pub body: Option<BodyTemplate>,
+    /// Credentials with a template; replaces any `Authorization` header of `RequestPlan::headers`.
+    /// Static credentials are a plain header instead.
     pub auth: Option<Auth>,
 }
 
@@ -124,7 +135,8 @@ pub enum BodyTemplate {
     },
     /// JSON text whose `{{...}}` sit inside string literals; inserted values are JSON-escaped.
     Json(Template),
-    /// `application/x-www-form-urlencoded`; values percent-encoded (spaces as `+`).
+    /// `application/x-www-form-urlencoded`; names plain, literal text of values already encoded,
+    /// inserted values percent-encoded (spaces as `+`).
     Form(Vec<(String, Template)>),
 }
 

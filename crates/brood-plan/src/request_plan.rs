@@ -97,6 +97,10 @@ pub(crate) fn build(
         Some(body) => Some(b.body(body, content_type, &field)?),
     };
     b.own_extracts(spec, at)?;
+    if b.templated && b.template.url.parts.is_empty() {
+        // Only other parts are templated: the URL goes as it is, path and query together.
+        b.template.url = Template::literal(&url.path_and_query);
+    }
     let defaults = ctx.defaults;
     Ok(RequestPlan {
         entry,

@@ -86,7 +86,8 @@ impl ScenarioSource {
     }
 }
 
-/// Reads and parses a scenario file; the format comes from the extension.
+/// Reads and parses a scenario file, and the feed files it names (relative to its folder); the
+/// format comes from the extension.
 pub fn load_scenario(path: &Path) -> Result<Scenario, PlanError> {
     let label = path.display().to_string();
     let format = Format::from_path(path).ok_or_else(|| PlanError::UnknownFormat {
@@ -96,7 +97,10 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, PlanError> {
         file: label.clone(),
         source,
     })?;
-    parse_scenario(&text, format, &label)
+    let mut scenario = parse_scenario(&text, format, &label)?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    scenario.read_feeds(dir)?;
+    Ok(scenario)
 }
 
 /// Parses scenario text; `file_label` names it in errors.

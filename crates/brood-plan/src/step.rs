@@ -348,8 +348,9 @@ impl Fields {
                 _ => Err(Issue::new("the step sends no request").hint(STEP_HINT)),
             };
         }
-        let tags = self.tags.clone();
-        let mut request = self.into_request()?;
+        let mut fields = self;
+        let tags = std::mem::take(&mut fields.tags);
+        let mut request = fields.into_request()?;
         request.tags = tags;
         Ok(Step::Request(Box::new(request)))
     }
