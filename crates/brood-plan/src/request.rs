@@ -210,6 +210,17 @@ pub(crate) fn url_from_text(text: &str) -> Result<String, Issue> {
         return Ok(text.to_string());
     }
     if text.contains("://") {
+        let after_scheme = text.find("://").map_or(0, |i| i + 3);
+        let authority_end = text[after_scheme..]
+            .find(['/', '?'])
+            .map_or(text.len(), |i| after_scheme + i);
+        if text[..authority_end].contains("{{") {
+            return Err(Issue::new(format!(
+                "templates may only be in the path and query of a URL, not in {:?}",
+                &text[..authority_end]
+            ))
+            .hint("write the host itself, or leave it out and set `host` or --host"));
+        }
         return Url::parse(text)
             .map(|_| text.to_string())
             .map_err(|why| Issue::new(format!("invalid URL {text:?}: {why}")));

@@ -230,7 +230,12 @@ impl TaskSpec {
             return Err(Issue::new("must be at least 1, found 0").at_key("weight"));
         }
         if !self.steps.iter().any(|s| !matches!(s, Step::Think { .. })) {
-            return Err(Issue::new("the task sends no request"));
+            let issue = Issue::new("the task sends no request");
+            return Err(if self.steps.is_empty() {
+                issue
+            } else {
+                issue.hint("think steps pause between requests; add a request")
+            });
         }
         for (i, step) in self.steps.iter().enumerate() {
             step.check(in_pick)
