@@ -431,3 +431,33 @@ fn open_model_example() {
     assert!(!items.decompress);
     assert!(plan.thresholds[1].abort_on_fail);
 }
+
+#[test]
+fn the_repository_examples_compile() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut checked = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let scenario = load_scenario(&path).unwrap_or_else(|e| panic!("{e}"));
+        let opts = LoadOptions {
+            host: Some("http://127.0.0.1:8089".into()),
+            ..LoadOptions::default()
+        };
+        let plan = compile(&scenario, &opts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(plan.describe().contains("expected request mix"));
+        checked.push(path.file_name().unwrap().to_string_lossy().to_string());
+    }
+    checked.sort();
+    assert_eq!(
+        checked,
+        [
+            "api-tokens.yaml",
+            "data-driven-search.yaml",
+            "login-and-browse.yaml",
+            "quickstart.yaml"
+        ]
+    );
+}

@@ -1,11 +1,14 @@
 //! No input makes the parser or the compiler panic: valid scenario files mutated byte by byte,
-//! and random text fed to every stand-alone value parser.
+//! and random text fed to every stand-alone value parser and to the template parser, whose
+//! output must also read back as the same template.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use std::path::Path;
+
 use brood_plan::{
     compile, parse_duration, parse_scenario, parse_stages, parse_threshold, parse_wait, Format,
-    LoadOptions, Scenario, Url,
+    LoadOptions, Scenario, Template, Url,
 };
 
 /// xorshift64*: a fixed seed makes every run feed the same inputs.
@@ -26,7 +29,7 @@ impl Rng {
 
 /// Bytes that matter to YAML, TOML and the value syntaxes, so mutations reach deeper than
 /// random bytes would.
-const INTERESTING: &[u8] = b":-[]{}\"'#,.\n \t=/?&%0123456789smhx<>!*&|~\\\x00\xff";
+const INTERESTING: &[u8] = b":-[]{}\"'#,.\n \t=/?&%0123456789smhx<>!*&|~\\\x00\xff()_";
 
 fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let mut out = input.to_vec();
@@ -60,21 +63,32 @@ fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
 
 fn exercise(text: &str, format: Format) {
     let outcome = catch_unwind(AssertUnwindSafe(|| {
-        if let Ok(scenario) = parse_scenario(text, format, "fuzz") {
+        if let Ok(mut scenario) = parse_scenario(text, format, "fuzz") {
             let _ = compile(&scenario, &LoadOptions::default());
+            // Feed files named by a mutated scenario are looked up among the test data.
+            let _ = scenario.read_feeds(Path::new(&data_dir()));
             let opts = LoadOptions {
                 users: Some(7),
                 host: Some("http://h".into()),
+                tags: vec!["buy".into(), "search".into()],
+                exclude_tags: vec!["pay".into()],
                 ..LoadOptions::default()
             };
-            let _ = compile(&scenario, &opts);
+            if let Ok(plan) = compile(&scenario, &opts) {
+                let _ = plan.describe();
+                let _ = plan.expected_mix();
+            }
         }
     }));
     assert!(outcome.is_ok(), "panicked on {format:?} input:\n{text}");
 }
 
+fn data_dir() -> String {
+    format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"))
+}
+
 fn data(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!("{}/{name}", data_dir())).unwrap()
 }
 
 #[test]
@@ -84,6 +98,8 @@ fn mutated_scenarios_never_panic() {
         (data("full.toml"), Format::Toml),
         (data("stages.yaml"), Format::Yaml),
         (data("open.toml"), Format::Toml),
+        (data("shopper.yaml"), Format::Yaml),
+        (data("shopper.toml"), Format::Toml),
     ];
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for (seed, format) in &seeds {
@@ -147,6 +163,17 @@ fn random_values_never_panic() {
         "\u{0}",
         ":8080",
         "1e308",
+        "{{",
+        "}}",
+        "{",
+        "\"",
+        "\\",
+        "env.",
+        "user_id",
+        "random_int",
+        "(1, 9)",
+        "uuid",
+        "token",
     ];
     for _ in 0..20_000 {
         let text: String = (0..rng.below(8))
@@ -158,6 +185,10 @@ fn random_values_never_panic() {
             let _ = parse_threshold(&text);
             let _ = parse_stages(&text);
             let _ = Url::parse(&text);
+            if let Ok(template) = Template::parse(&text) {
+                let shown = template.to_string();
+                assert_eq!(Template::parse(&shown), Ok(template), "{shown:?}");
+            }
             if let Ok(scenario) = Scenario::quick(&text) {
                 let _ = compile(&scenario, &LoadOptions::default());
             }
