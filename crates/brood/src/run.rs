@@ -393,13 +393,6 @@ pub fn demo_target(args: &DemoTargetArgs) -> Outcome {
 fn dry_run(plan: &Plan) -> String {
     let mut out = describe(plan).join("\n");
     out.push('\n');
-    for t in &plan.user_types {
-        out.push_str(&format!(
-            "user type {}: weight {}, {} tasks\n",
-            t.name,
-            t.weight,
-            t.tasks.len()
-        ));
-    }
+    out.push_str(&plan.describe());
     out
 }

@@ -140,6 +140,8 @@ fn load_options(args: &RunArgs, demo_host: Option<&str>) -> Result<LoadOptions, 
             .transpose()?,
         insecure_tls: args.insecure,
         http2: args.http2.then_some(true),
+        tags: args.tags.clone(),
+        exclude_tags: args.exclude_tags.clone(),
     })
 }
 

@@ -277,3 +277,111 @@ fn every_example_scenario_checks() {
     }
     assert!(seen > 0);
 }
+
+/// Runs an example scenario against an in-process demo target; returns the stats CSV rows.
+fn run_example(name: &str, target: &Target, extra: &[&str]) -> (Output, Vec<Vec<String>>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let file = examples.join(name);
+    let host = format!("http://{}", target.addr());
+    let mut args = vec![
+        "run",
+        "-f",
+        file.to_str().unwrap(),
+        "-H",
+        &host,
+        "--csv",
+        "ex",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let o = brood(&args, dir.path());
+    let (_, rows) = read_csv(&dir.path().join("ex_stats.csv"));
+    let (_, exceptions) = read_csv(&dir.path().join("ex_exceptions.csv"));
+    (o, rows, exceptions.len())
+}
+
+fn requests_of(rows: &[Vec<String>], method: &str, name: &str) -> u64 {
+    rows.iter()
+        .find(|r| r[0] == method && r[1] == name)
+        .map_or(0, |r| r[2].parse().unwrap())
+}
+
+#[test]
+fn the_token_journey_example_carries_its_token_and_cookie() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let (o, rows, exceptions) = run_example(
+        "api-tokens.yaml",
+        &target,
+        &[
+            "-u",
+            "8",
+            "-r",
+            "100",
+            "-t",
+            "4s",
+            "--stop-timeout",
+            "10s",
+            "--exit-code-on-error",
+            "0",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(exceptions, 0);
+    let shop = target.shop_counts();
+    assert_eq!(requests_of(&rows, "POST", "/shop/api/login"), 8);
+    assert_eq!(
+        shop.logins, 8,
+        "every user logged in once, with the right password"
+    );
+    let adds = requests_of(&rows, "POST", "/shop/api/cart");
+    assert!(adds > 0);
+    assert_eq!(
+        shop.cart_adds, adds,
+        "every cart add carried a valid token and body"
+    );
+    let checkouts = requests_of(&rows, "POST", "/shop/api/checkout");
+    assert_eq!(
+        shop.orders + shop.failed_checkouts,
+        checkouts,
+        "every checkout had its cookie"
+    );
+}
+
+#[test]
+fn every_example_runs_against_the_demo_shop_without_exceptions() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
+            continue;
+        }
+        let target = Target::start(TargetConfig::default()).unwrap();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let (o, rows, exceptions) = run_example(
+            &name,
+            &target,
+            &[
+                "-u",
+                "10",
+                "-r",
+                "100",
+                "-t",
+                "3s",
+                "--stop-timeout",
+                "10s",
+                "--exit-code-on-error",
+                "0",
+            ],
+        );
+        assert!(
+            matches!(o.status.code(), Some(0 | 3)),
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert_eq!(exceptions, 0, "{name}");
+        let total: u64 = rows.last().unwrap()[2].parse().unwrap();
+        assert!(total > 0, "{name}");
+        assert_eq!(total, target.requests(), "{name}");
+    }
+}

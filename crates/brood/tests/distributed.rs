@@ -335,16 +335,30 @@ fn ctrl_c_stops_every_worker_quickly_and_keeps_the_results() {
     let o = child.wait_with_output().unwrap();
     let took = asked.elapsed();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(o.status.code(), Some(0), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(took < Duration::from_secs(8), "stopping took {took:?}");
     let after = target.requests();
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(target.requests(), after, "no worker sends after the run ended");
+    assert_eq!(
+        target.requests(),
+        after,
+        "no worker sends after the run ended"
+    );
     let run = run_dir(results.path());
     assert_eq!(worker_snapshots(&run).len(), 2);
-    let merged: u64 = aggregated(&run.join("merged_stats.csv"))[2].parse().unwrap();
+    let merged: u64 = aggregated(&run.join("merged_stats.csv"))[2]
+        .parse()
+        .unwrap();
     // With no stop timeout (Locust's default) requests in flight at the stop are cut off
     // uncounted: at most one per user.
-    assert!(merged <= after && after - merged <= 4, "merged {merged}, target {after}");
+    assert!(
+        merged <= after && after - merged <= 4,
+        "merged {merged}, target {after}"
+    );
     assert!(worker_pids(results.path()).is_empty());
 }
