@@ -116,7 +116,7 @@ fn t(parts: Vec<TemplatePart>) -> Template {
 }
 
 #[test]
-fn the_shopper_journey_compiles_to_templates_checks_and_extraction() {
+fn feeds_vars_and_on_start_compile() {
     let plan = load("shopper.yaml", &LoadOptions::default());
     let shopper = &plan.user_types[0];
     assert_eq!(
@@ -183,7 +183,12 @@ fn the_shopper_journey_compiles_to_templates_checks_and_extraction() {
             },
         ]
     );
+}
 
+#[test]
+fn a_flow_carries_templates_think_steps_checks_and_extraction() {
+    let plan = load("shopper.yaml", &LoadOptions::default());
+    let shopper = &plan.user_types[0];
     let checkout = &shopper.tasks[1].steps;
     let product = request(checkout, 0);
     let product_t = product.template.as_ref().unwrap();
@@ -225,7 +230,12 @@ fn the_shopper_journey_compiles_to_templates_checks_and_extraction() {
         body.to_string(),
         r#"{"note":"for {{username}}","product_id":"{{product}}","qty":1}"#
     );
+}
 
+#[test]
+fn queries_auth_headers_and_forms_are_templated() {
+    let plan = load("shopper.yaml", &LoadOptions::default());
+    let shopper = &plan.user_types[0];
     let search = match &shopper.tasks[0].steps[0] {
         StepPlan::Pick(choices) => request(&choices[1].steps, 0),
         other => panic!("{other:?}"),
