@@ -145,6 +145,8 @@ impl Build<'_> {
         at: &FieldPath,
         query_at: &FieldPath,
     ) -> Result<Url, Issue> {
+        // Checked again here for scenarios built in code, before the variables it reads.
+        crate::request::url_from_text(&spec.url).map_err(|i| i.under(at))?;
         let written = self.parse(&spec.url, at)?;
         let mut query = Vec::with_capacity(spec.query.len());
         for (key, value) in &spec.query {

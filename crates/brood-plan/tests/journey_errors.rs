@@ -417,3 +417,49 @@ fn feeds_must_be_read_before_compiling() {
          (hint: load the scenario with load_scenario, which reads feed files next to it (or call Scenario::read_feeds))"
     );
 }
+
+#[test]
+fn journeys_built_in_code_are_checked_too() {
+    use brood_plan::{RequestSpec, Scenario, Step};
+    let base = || Scenario::quick("http://h/").unwrap();
+    let inner = base().users[0].tasks[0].clone();
+    let mut nested = base();
+    let pick = |choices| Step::Pick {
+        choices,
+        tags: Vec::new(),
+    };
+    let mut choice = inner.clone();
+    choice.steps = vec![pick(vec![inner.clone()])];
+    nested.users[0].tasks[0].steps = vec![pick(vec![choice])];
+    let mut think_only = base();
+    think_only.users[0].tasks[0].steps = vec![Step::Think {
+        wait: brood_plan::Wait::Constant(std::time::Duration::from_secs(1)),
+        tags: Vec::new(),
+    }];
+    let mut templated_host = base();
+    templated_host.users[0].tasks[0].steps = vec![Step::Request(Box::new(RequestSpec::new(
+        "GET",
+        "http://{{h}}/x",
+    )))];
+    let cases = [
+        (
+            nested,
+            "<scenario>: users[0].tasks[0].pick[0].pick: `pick` cannot be nested inside `pick` \
+             (hint: a pick's choices hold requests, think steps and flows; move the inner choices up)",
+        ),
+        (
+            think_only,
+            "<scenario>: users[0].tasks[0]: the task sends no request \
+             (hint: think steps pause between requests; add a request)",
+        ),
+        (
+            templated_host,
+            "<scenario>: users[0].tasks[0]: templates may only be in the path and query of a URL, \
+             not in \"http://{{h}}\" (hint: write the host itself, or leave it out and set `host` or --host)",
+        ),
+    ];
+    for (scenario, want) in cases {
+        let err = compile(&scenario, &LoadOptions::default()).unwrap_err();
+        assert_eq!(err.to_string(), want);
+    }
+}
