@@ -10,6 +10,7 @@ use brood_target::{Target, TargetConfig};
 fn brood(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_brood"))
         .args(args)
+        .env("SHOP_PASSWORD", "secret")
         .current_dir(dir)
         .output()
         .expect("brood runs")
@@ -383,5 +384,65 @@ fn every_example_runs_against_the_demo_shop_without_exceptions() {
         let total: u64 = rows.last().unwrap()[2].parse().unwrap();
         assert!(total > 0, "{name}");
         assert_eq!(total, target.requests(), "{name}");
+    }
+}
+
+#[test]
+fn the_ported_locustfile_gives_the_same_request_mix() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/locustfile-port.yaml");
+    let host = format!("http://{}", target.addr());
+    let o = Command::new(env!("CARGO_BIN_EXE_brood"))
+        .args([
+            "run",
+            "-f",
+            file.to_str().unwrap(),
+            "-H",
+            &host,
+            "--wait",
+            "0s",
+        ])
+        .args([
+            "-u",
+            "100",
+            "-r",
+            "1000",
+            "-t",
+            "8s",
+            "--stop-timeout",
+            "5s",
+        ])
+        .args(["--exit-code-on-error", "0", "--csv", "port", "--quiet"])
+        .env("SHOP_PASSWORD", "secret")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_, rows) = read_csv(&dir.path().join("port_exceptions.csv"));
+    assert!(rows.is_empty(), "{rows:?}");
+    let (_, rows) = read_csv(&dir.path().join("port_stats.csv"));
+    let total: u64 = rows.last().unwrap()[2].parse().unwrap();
+    eprintln!("ported locustfile: {total} requests");
+    assert!(total >= 10_000, "a 10,000-request run, got {total}");
+
+    // Locust's mix follows the task weights: browse 3, checkout 1 (three requests).
+    let scenario = brood_plan::load_scenario(&file).unwrap();
+    let opts = brood_plan::LoadOptions {
+        host: Some(host.clone()),
+        ..brood_plan::LoadOptions::default()
+    };
+    let expected = brood_plan::compile(&scenario, &opts)
+        .unwrap()
+        .expected_mix();
+    assert_eq!(expected.len(), 5);
+    for (entry, share) in expected {
+        let got = requests_of(&rows, &entry.method, &entry.name) as f64 / total as f64;
+        assert!(
+            (got - share).abs() < 0.02,
+            "{} {}: {got:.4} of requests, expected {share:.4}",
+            entry.method,
+            entry.name
+        );
     }
 }
