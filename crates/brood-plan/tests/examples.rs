@@ -456,6 +456,7 @@ fn the_repository_examples_compile() {
         [
             "api-tokens.yaml",
             "data-driven-search.yaml",
+            "locustfile-port.yaml",
             "login-and-browse.yaml",
             "quickstart.yaml"
         ]
