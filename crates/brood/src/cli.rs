@@ -34,6 +34,19 @@ pub enum Command {
     DemoTarget(DemoTargetArgs),
     /// Take jobs from a region's queue and run them (started by a fleet, not usually by hand).
     Worker(WorkerArgs),
+    /// List past distributed runs with their status and headline figures.
+    Runs(RunsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// The results folder given to `brood run --results`.
+    #[arg(long, value_name = "DIR", default_value = "brood-results")]
+    pub results: std::path::PathBuf,
+
+    /// How many runs to list, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

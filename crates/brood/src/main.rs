@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         cli::Command::Check(args) => run::check(&args),
         cli::Command::DemoTarget(args) => run::demo_target(&args),
         cli::Command::Worker(args) => worker::worker(&args),
+        cli::Command::Runs(args) => run::list_runs(&args),
     };
     outcome.into()
 }

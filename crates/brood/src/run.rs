@@ -396,3 +396,43 @@ fn dry_run(plan: &Plan) -> String {
     out.push_str(&plan.describe());
     out
 }
+
+/// `brood runs`: the run history, newest first.
+pub fn list_runs(args: &crate::cli::RunsArgs) -> Outcome {
+    let path = args.results.join("history.db");
+    if !path.exists() {
+        println!("no runs yet in {}", args.results.display());
+        return Outcome::Success;
+    }
+    let runs = brood_history::History::open(&path).and_then(|h| h.list(args.limit));
+    let runs = match runs {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("brood: {e}");
+            return Outcome::Infrastructure;
+        }
+    };
+    println!(
+        "{:<22} {:<11} {:<20} {:<18} {:>10} {:>8} {:>9} {:>9}",
+        "run", "status", "started (UTC)", "regions", "requests", "failures", "req/s", "p95 ms"
+    );
+    for run in runs {
+        let h = run.headline.clone().unwrap_or_default();
+        let started = brood_report::utc_timestamp(run.started_ms / 1000);
+        println!(
+            "{:<22} {:<11} {:<20} {:<18} {:>10} {:>8} {:>9.1} {:>9.1}",
+            run.id,
+            run.status.as_str(),
+            started,
+            run.regions.join(","),
+            h.requests,
+            h.failures,
+            h.rps,
+            h.p95_ms
+        );
+        if let Some(note) = &run.note {
+            println!("    {note}");
+        }
+    }
+    Outcome::Success
+}

@@ -132,6 +132,22 @@ fn two_regions_of_two_workers_merge_exactly() {
     assert_eq!(manifest["regions"].as_array().unwrap().len(), 2);
     assert_eq!(manifest["plan_hash"].as_str().unwrap().len(), 64);
     assert!(run.join("summary.json").exists());
+
+    // The run is in the history, which outlives the controller.
+    let listed = brood()
+        .arg("runs")
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let id = run.file_name().unwrap().to_string_lossy().to_string();
+    let line = listed
+        .lines()
+        .find(|l| l.starts_with(&id))
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert!(line.contains("completed"), "{line}");
+    assert!(line.contains(&requests.to_string()), "{line}");
 }
 
 /// The pids of `brood worker` processes whose command line names `dir`.
