@@ -15,7 +15,9 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use crate::timer::sleep;
-use crate::{ArtifactStore, BackendError, Delivery, QueueName, Transport};
+use crate::{
+    ArtifactStore, BackendError, Delivery, Fleet, FleetRequest, QueueName, Transport, WorkerState,
+};
 
 /// Long enough that a message received with it stays hidden for the rest of a check.
 const LONG: Duration = Duration::from_secs(60);
@@ -383,4 +385,56 @@ pub async fn store_suite<S: ArtifactStore>(s: &S, unique_prefix: &str) {
         left.is_empty(),
         "store: keys left after deleting them all: {left:?}"
     );
+}
+
+/// Checks a [`Fleet`] whose workers stay up until taken down: `up` starts exactly the workers
+/// asked for and reports them, `status` sees them running, `down` stops them all and is
+/// idempotent, and another region is left alone.
+///
+/// # Panics
+/// At the first check the fleet fails.
+pub async fn fleet_suite<F: Fleet>(f: &F, request: &FleetRequest, other_region: &str) {
+    let started = f.up(request).await.expect("fleet: up");
+    assert_eq!(
+        started.len(),
+        request.workers as usize,
+        "fleet: up starts every worker"
+    );
+    assert!(
+        started.iter().all(|w| w.region == request.region),
+        "fleet: workers belong to their region"
+    );
+    let mut ids: Vec<&str> = started.iter().map(|w| w.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), started.len(), "fleet: worker ids are distinct");
+    let running = f.status(&request.region).await.expect("fleet: status");
+    assert_eq!(
+        running.len(),
+        started.len(),
+        "fleet: status lists every worker"
+    );
+    assert!(
+        running
+            .iter()
+            .all(|w| matches!(w.state, WorkerState::Starting | WorkerState::Running)),
+        "fleet: workers run until taken down: {running:?}"
+    );
+    let elsewhere = f
+        .status(other_region)
+        .await
+        .expect("fleet: status elsewhere");
+    assert!(elsewhere.is_empty(), "fleet: another region has no workers");
+    f.down(&request.region).await.expect("fleet: down");
+    let after = f
+        .status(&request.region)
+        .await
+        .expect("fleet: status after down");
+    assert!(
+        after
+            .iter()
+            .all(|w| matches!(w.state, WorkerState::Exited { .. })),
+        "fleet: down stops every worker: {after:?}"
+    );
+    f.down(&request.region).await.expect("fleet: down twice");
 }

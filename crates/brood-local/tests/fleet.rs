@@ -172,3 +172,11 @@ async fn bad_regions_and_missing_binaries_start_nothing() {
     assert!(error.message.contains("no-such-worker"), "{error}");
     assert!(missing.status("local-a").await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn passes_the_fleet_conformance_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = LocalFleet::new(sleeper(dir.path()), dir.path().join("base"))
+        .with_grace(Duration::from_millis(500));
+    brood_cluster::conformance::fleet_suite(&fleet, &request("suite-a", 3), "suite-b").await;
+}
