@@ -558,7 +558,7 @@ fn headline(stats: &RunStats) -> Headline {
 }
 
 /// Runs left `running` by a controller that died: merge what their workers stored and mark them.
-async fn recover(history: &History, store: &dyn ArtifactStore, results: &Path) {
+pub async fn recover(history: &History, store: &dyn ArtifactStore, results: &Path) {
     let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
     let Ok(runs) = history.recover(alive) else {
         return;

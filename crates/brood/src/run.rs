@@ -404,7 +404,22 @@ pub fn list_runs(args: &crate::cli::RunsArgs) -> Outcome {
         println!("no runs yet in {}", args.results.display());
         return Outcome::Success;
     }
-    let runs = brood_history::History::open(&path).and_then(|h| h.list(args.limit));
+    let history = match brood_history::History::open(&path) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("brood: {e}");
+            return Outcome::Infrastructure;
+        }
+    };
+    // Runs whose controller died are marked and their stored worker results merged first.
+    let store = brood_local::DirStore::new(args.results.clone());
+    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        rt.block_on(crate::distributed::recover(&history, &store, &args.results));
+    }
+    let runs = history.list(args.limit);
     let runs = match runs {
         Ok(r) => r,
         Err(e) => {

@@ -378,3 +378,70 @@ fn ctrl_c_stops_every_worker_quickly_and_keeps_the_results() {
     );
     assert!(worker_pids(results.path()).is_empty());
 }
+
+#[test]
+fn a_run_whose_controller_died_is_recovered_from_what_workers_stored() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let mut controller = brood()
+        .args([
+            "run",
+            &target.url("/"),
+            "-u",
+            "2",
+            "-r",
+            "100",
+            "-t",
+            "4s",
+            "--backend",
+            "local",
+            "--regions",
+            "local-a,local-b",
+            "--quiet",
+            "--results",
+        ])
+        .arg(results.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while target.requests() < 50 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    controller.kill().unwrap();
+    let _ = controller.wait();
+    // The workers finish the run by its run time and store their results without a controller.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let stored = |dir: &Path| {
+        let runs = dir.join("runs");
+        std::fs::read_dir(&runs).map_or(0, |rs| {
+            rs.flatten()
+                .map(|r| worker_snapshots(&r.path()).len())
+                .sum::<usize>()
+        })
+    };
+    while stored(results.path()) < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for pid in worker_pids(results.path()) {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    assert_eq!(stored(results.path()), 2);
+    let listed = brood()
+        .arg("runs")
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("interrupted"), "{listed}");
+    assert!(
+        listed.contains("merged the results of 2 workers"),
+        "{listed}"
+    );
+    let run = run_dir(results.path());
+    let recovered = aggregated(&run.join("recovered_stats.csv"));
+    let requests: u64 = recovered[2].parse().unwrap();
+    assert!(requests > 0 && requests <= target.requests());
+}
