@@ -1,10 +1,12 @@
 //! brood's outputs, all written to any `impl Write`: Locust's four CSV files, a JSON summary,
-//! JUnit XML for thresholds, and the console's final table and live progress line.
+//! JUnit XML for thresholds, a self-contained HTML report, and the console's final table and
+//! live progress line.
 //!
 //! Invariant: no engine, no network, no clock; figures come from `brood-stats` and time from the
 //! caller. Times are microseconds inside brood and become milliseconds only here.
 
 mod console;
+mod html;
 mod junit;
 mod locust_csv;
 mod summary;
@@ -13,6 +15,7 @@ mod units;
 mod utc;
 
 pub use console::{live_line, write_summary_table, LiveView};
+pub use html::write_html_report;
 pub use junit::write_junit;
 pub use locust_csv::{
     write_exceptions_csv, write_failures_csv, write_stats_csv, StatsHistoryWriter,
