@@ -127,6 +127,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
 
+    /// Write a self-contained HTML report here (charts and tables; opens without a network).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
+
     /// Exit code when any request failed (Locust's --exit-code-on-error). 0 ignores failures.
     #[arg(long, value_name = "CODE", default_value_t = 1)]
     pub exit_code_on_error: u8,

@@ -429,22 +429,28 @@ fn finish(
     let since = outcome.start_at_ms.unwrap_or(started_ms);
     let elapsed = Duration::from_millis(ended_ms.saturating_sub(since));
     std::fs::create_dir_all(run_dir)?;
+    let regions: Vec<(String, &RunStats)> = dist
+        .regions
+        .iter()
+        .filter_map(|r| coordinator.region(&r.name).map(|s| (r.name.clone(), s)))
+        .collect();
     let mut merged = crate::settings::Outputs {
         csv_prefix: Some(run_dir.join("merged").display().to_string()),
         full_history: settings.outputs.full_history,
         json: Some(run_dir.join("summary.json")),
         junit: None,
+        html: Some(run_dir.join("report.html")),
     };
-    let mut io_failed = write_outputs(&merged, stats, &info, &results, elapsed).is_err();
-    io_failed |= write_outputs(&settings.outputs, stats, &info, &results, elapsed).is_err();
-    for region in &dist.regions {
-        if let Some(region_stats) = coordinator.region(&region.name) {
-            let dir = run_dir.join(&region.name);
-            std::fs::create_dir_all(&dir)?;
-            merged.csv_prefix = Some(dir.join("region").display().to_string());
-            merged.json = None;
-            io_failed |= write_outputs(&merged, region_stats, &info, &results, elapsed).is_err();
-        }
+    let mut io_failed = write_outputs(&merged, stats, &info, &results, elapsed, &regions).is_err();
+    io_failed |=
+        write_outputs(&settings.outputs, stats, &info, &results, elapsed, &regions).is_err();
+    for (name, region_stats) in &regions {
+        let dir = run_dir.join(name);
+        std::fs::create_dir_all(&dir)?;
+        merged.csv_prefix = Some(dir.join("region").display().to_string());
+        merged.json = None;
+        merged.html = None;
+        io_failed |= write_outputs(&merged, region_stats, &info, &results, elapsed, &[]).is_err();
     }
     let verdicts: Vec<String> = coordinator
         .verdicts()
@@ -513,9 +519,10 @@ fn write_outputs(
     info: &brood_report::RunInfo,
     results: &[ThresholdResult],
     elapsed: Duration,
+    regions: &[(String, &RunStats)],
 ) -> Result<()> {
     let mut files = Files::create(outputs)?;
-    files.finish(stats, stats.history(), info, results, elapsed)
+    files.finish(stats, stats.history(), info, results, elapsed, regions)
 }
 
 fn print_outcome(out: &mut impl std::io::Write, outcome: &RunOutcome, verdicts: &[String]) {

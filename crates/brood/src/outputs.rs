@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use brood_report::{
-    summary, write_exceptions_csv, write_failures_csv, write_json_summary, write_junit,
-    write_stats_csv, RunInfo, StatsHistoryWriter, ThresholdResult,
+    summary, write_exceptions_csv, write_failures_csv, write_html_report, write_json_summary,
+    write_junit, write_stats_csv, RunInfo, StatsHistoryWriter, ThresholdResult,
 };
 use brood_stats::{HistoryRow, RunStats};
 
@@ -19,6 +19,7 @@ pub struct Files {
     history: Option<StatsHistoryWriter<BufWriter<File>>>,
     json: Option<PathBuf>,
     junit: Option<PathBuf>,
+    html: Option<PathBuf>,
 }
 
 impl Files {
@@ -35,7 +36,10 @@ impl Files {
             }
             None => None,
         };
-        for path in [&outputs.json, &outputs.junit].into_iter().flatten() {
+        for path in [&outputs.json, &outputs.junit, &outputs.html]
+            .into_iter()
+            .flatten()
+        {
             // Fail now rather than after a long run.
             create(path)?;
         }
@@ -44,6 +48,7 @@ impl Files {
             history,
             json: outputs.json.clone(),
             junit: outputs.junit.clone(),
+            html: outputs.html.clone(),
         })
     }
 
@@ -62,7 +67,8 @@ impl Files {
         })
     }
 
-    /// Writes every file in its final state.
+    /// Writes every file in its final state; `regions` feed the HTML report's per-region part.
+    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         &mut self,
         stats: &RunStats,
@@ -70,6 +76,7 @@ impl Files {
         info: &RunInfo,
         results: &[ThresholdResult],
         elapsed: Duration,
+        regions: &[(String, &RunStats)],
     ) -> Result<()> {
         self.every_second(stats, rows)?;
         if let Some(history) = self.history.take() {
@@ -88,6 +95,11 @@ impl Files {
             let s = summary(info, stats, results);
             replace(&path.display().to_string(), |w| {
                 write_json_summary(w, &s).map_err(Into::into)
+            })?;
+        }
+        if let Some(path) = &self.html {
+            replace(&path.display().to_string(), |w| {
+                write_html_report(w, info, stats, results, regions).map_err(Into::into)
             })?;
         }
         if let Some(path) = &self.junit {

@@ -148,7 +148,7 @@ fn execute(settings: Settings) -> Outcome {
     let results = evaluate(&plan.thresholds, &stats);
     let info = run_info(&settings, &stats, start.unix_ms, ended_ms);
     let elapsed = Duration::from_millis(ended_ms.saturating_sub(start.unix_ms));
-    if let Err(e) = files.finish(&stats, &rows, &info, &results, elapsed) {
+    if let Err(e) = files.finish(&stats, &rows, &info, &results, elapsed, &[]) {
         write_error.get_or_insert(e);
     }
     let mut out = std::io::stdout().lock();

@@ -17,6 +17,7 @@ pub struct Outputs {
     pub full_history: bool,
     pub json: Option<PathBuf>,
     pub junit: Option<PathBuf>,
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -59,6 +60,7 @@ impl Settings {
                 full_history: args.csv_full_history,
                 json: args.json.clone(),
                 junit: args.junit.clone(),
+                html: args.html.clone(),
             },
             threads,
             quiet: args.quiet,

@@ -106,6 +106,8 @@ fn a_quick_run_writes_locust_files_that_match_the_target() {
             "out.json",
             "--junit",
             "out.xml",
+            "--html",
+            "out.html",
             "--threshold",
             "p95 < 2s",
             "--quiet",
@@ -136,6 +138,12 @@ fn a_quick_run_writes_locust_files_that_match_the_target() {
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).unwrap()).unwrap();
     assert_eq!(json["schema_version"], 1);
+    let html = std::fs::read_to_string(dir.path().join("out.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("/delay/2"),
+        "an HTML report with charts"
+    );
+    assert!(!html.contains("<script"), "the report needs no script");
     let junit = std::fs::read_to_string(dir.path().join("out.xml")).unwrap();
     assert!(junit.contains("tests=\"1\" failures=\"0\""), "{junit}");
     let summary = String::from_utf8_lossy(&o.stdout);

@@ -132,6 +132,8 @@ fn two_regions_of_two_workers_merge_exactly() {
     assert_eq!(manifest["regions"].as_array().unwrap().len(), 2);
     assert_eq!(manifest["plan_hash"].as_str().unwrap().len(), 64);
     assert!(run.join("summary.json").exists());
+    let report = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(report.contains("local-b") && report.contains("<svg"));
 
     // The run is in the history, which outlives the controller.
     let listed = brood()
