@@ -25,6 +25,15 @@ pub struct Plan {
     pub insecure_tls: bool,
 }
 
+impl Plan {
+    /// When the run ends by itself; `None` runs until stopped.
+    pub fn run_time(&self) -> Option<Duration> {
+        match &self.profile {
+            Profile::Users { curve } | Profile::Arrivals { curve, .. } => curve.end,
+        }
+    }
+}
+
 /// A stats entry: Locust's (Type, Name) pair.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EntryName {

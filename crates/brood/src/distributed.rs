@@ -13,7 +13,7 @@ use brood_cluster::{
     FleetRequest, QueueName, RegionSpec, RunEnd, RunOutcome, Transport, WorkerEnd,
 };
 use brood_history::{Headline, History, RunRecord, Status};
-use brood_plan::{Plan, Profile};
+use brood_plan::Plan;
 use brood_protocol::{
     decode, encode, generate_signing_key, load_secret_key, new_nonce, plan_hash, public_key_to_hex,
     save_secret_key, Job, Message, Region, RunId, SigningKey, Start, Stop,
@@ -111,7 +111,7 @@ async fn control(settings: Settings, dist: DistSettings) -> Result<Outcome> {
     config.heartbeat_timeout = dist.heartbeat_timeout;
     config.start_delay = Duration::from_secs(2);
     config.stop_grace = plan.stop_timeout + Duration::from_secs(10);
-    config.run_time = run_end(&plan);
+    config.run_time = plan.run_time();
     config.full_history = settings.outputs.full_history;
     let mut coordinator = Coordinator::new(config, started_ms)?;
     send_jobs(&*transport, &key, &run, &plan, &dist, &controller_queue).await?;
@@ -226,7 +226,7 @@ async fn drive(
             last_view = Instant::now();
             second += 1;
             let stats = coordinator.global();
-            let end = run_end(&settings.plan);
+            let end = settings.plan.run_time();
             live.show(
                 &LiveView::from_stats(stats, brood_engine::unix_ms_now(), end),
                 second,
@@ -394,12 +394,6 @@ fn controller_key(results: &Path) -> Result<SigningKey> {
     let key = generate_signing_key()?;
     save_secret_key(&path, &key)?;
     Ok(key)
-}
-
-fn run_end(plan: &Plan) -> Option<Duration> {
-    match &plan.profile {
-        Profile::Users { curve } | Profile::Arrivals { curve, .. } => curve.end,
-    }
 }
 
 /// Writes the merged results, the per-region breakdown and the manifest; records the run.

@@ -63,7 +63,7 @@ pub fn run(args: RunArgs) -> Outcome {
 
 fn execute(settings: Settings) -> Outcome {
     let plan = Arc::new(settings.plan.clone());
-    let end = run_end(&plan);
+    let end = plan.run_time();
     let start = StartAt::now();
     let mut files = match Files::create(&settings.outputs) {
         Ok(f) => f,
@@ -210,12 +210,6 @@ pub fn print_thresholds(out: &mut impl Write, results: &[ThresholdResult]) {
             .map_or("no data".to_string(), |a| format!("{a:.3}"));
         let mark = if r.passed { "pass" } else { "FAIL" };
         let _ = writeln!(out, "  {mark}  {:<40} actual {actual}", r.threshold.source);
-    }
-}
-
-fn run_end(plan: &Plan) -> Option<Duration> {
-    match &plan.profile {
-        Profile::Users { curve } | Profile::Arrivals { curve, .. } => curve.end,
     }
 }
 
