@@ -331,7 +331,13 @@ fn parse_head(
     let status = response.code.unwrap_or(0);
     let mut head = Head {
         status,
-        reason: response.reason.unwrap_or("").to_string(),
+        // Only a failing status's reason is ever shown; not copying the others saves an
+        // allocation per request.
+        reason: if status >= 400 {
+            response.reason.unwrap_or("").to_string()
+        } else {
+            String::new()
+        },
         close: response.version == Some(0),
         ..Head::default()
     };

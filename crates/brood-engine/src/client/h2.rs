@@ -115,7 +115,11 @@ impl H2Conn {
         }
         Ok(H2Exchange {
             status: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("").to_string(),
+            reason: if status.as_u16() >= 400 {
+                status.canonical_reason().unwrap_or("").to_string()
+            } else {
+                String::new()
+            },
             location,
             content_encoding,
             set_cookies,
