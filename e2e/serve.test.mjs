@@ -100,6 +100,7 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   await page.click("#start-btn");
   await page.locator("#e-users").filter({ hasText: "whole number" }).waitFor();
 
+  await page.screenshot({ path: path.join(artifacts, "form.png"), fullPage: true });
   await page.fill("#f-users", "12");
   await page.fill("#f-spawn_rate", "12");
   await page.fill("#f-run_time", "2m");
@@ -165,6 +166,31 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   const lines = readFileSync(csvPath, "utf8").trim().split("\r\n");
   assert.equal(lines[0], LOCUST_STATS_HEADER);
   assert.match(lines[lines.length - 1], /^,Aggregated,[1-9]\d*,/);
+
+  // Run again with the same form, stop it, and compare the two runs.
+  await page.click("#rerun-btn");
+  await page.waitForURL((url) => url.hash.startsWith("#/runs/") && !url.hash.endsWith(id));
+  const again = decodeURIComponent(page.url().split("#/runs/")[1]);
+  await page.waitForFunction(() => {
+    const cell = document.querySelector("#stats-table tr.total td:nth-child(3)");
+    return cell && Number(cell.textContent.replace(/,/g, "")) > 0;
+  }, null, { timeout: 30000 });
+  await page.click("#stop-btn");
+  await page.locator("#run-state").filter({ hasText: "stopped" }).waitFor({ timeout: 60000 });
+  await page.click("#nav-runs");
+  await page.locator("#runs-table").waitFor();
+  await page.check(`input[aria-label="select ${id}"]`);
+  await page.check(`input[aria-label="select ${again}"]`);
+  await page.click("#compare-btn");
+  await page.locator("#compare-table").waitFor();
+  const compared = await page.locator("#compare-table tbody tr").allTextContents();
+  assert.equal(compared.length, 2, "the endpoint and the Aggregated row");
+  assert.match(compared[0], /GET\/shop\//);
+  assert.match(compared[1], /Aggregated/);
+  assert.ok((await page.locator("#compare-table thead").textContent()).includes("Δ"));
+  await page.screenshot({ path: path.join(artifacts, "compare.png"), fullPage: true });
+  await page.goto(`${base}/#/runs/${id}`);
+  await page.locator("#downloads").waitFor();
 
   const [report] = await Promise.all([
     page.waitForEvent("download"),

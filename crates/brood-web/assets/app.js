@@ -19,7 +19,7 @@ function h(tag, attrs, ...children) {
     else if (k === "value") el.value = v;
     else el.setAttribute(k, v === true ? "" : v);
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     el.append(c instanceof Node ? c : String(c));
   }
@@ -463,7 +463,15 @@ function renderLive(id, initial, detail) {
   let state = initial;
   let view = "all";
   let tab = "stats";
-  const root = h("section", { class: "card", id: "live" });
+  // The heading and its buttons stay put (a click never lands on a redrawn button); the rest of
+  // the card is redrawn with every update.
+  const badge = h("span", { class: "badge", id: "run-state" });
+  const stopBtn = h("button", { type: "button", id: "stop-btn", class: "danger", onclick: () => stop(false) }, "Stop");
+  const abortBtn = h("button", { type: "button", id: "abort-btn", class: "secondary", onclick: () => stop(true) }, "Abort");
+  const body = h("div", {});
+  const root = h("section", { class: "card", id: "live" },
+    h("div", { class: "live-head" }, h("h1", {}, `Run ${id} `, badge), h("div", { class: "actions" }, stopBtn, abortBtn)),
+    body);
   const after = h("div", { id: "after" });
   main.replaceChildren(root, after);
 
@@ -497,12 +505,11 @@ function renderLive(id, initial, detail) {
         state.verdicts.length ? h("ul", { class: "verdicts" }, state.verdicts.map((t) => h("li", {}, t))) : null,
         simpleTable(["Time", "Note"], state.notes.slice().reverse().map((n) => [when(n.at_ms), n.text]), "Nothing to report.")),
     };
-    root.replaceChildren(
-      h("div", { class: "live-head" },
-        h("h1", {}, `Run ${id} `, h("span", { class: `badge ${state.state}`, id: "run-state" }, state.end ? state.end : state.state)),
-        h("div", { class: "actions" },
-          running ? h("button", { type: "button", id: "stop-btn", class: "danger", onclick: () => stop(false) }, "Stop") : null,
-          running ? h("button", { type: "button", id: "abort-btn", class: "secondary", onclick: () => stop(true) }, "Abort") : null)),
+    badge.className = `badge ${state.end ? state.end.split(":")[0] : state.state}`;
+    badge.textContent = state.end ? state.end : state.state;
+    stopBtn.hidden = !running;
+    abortBtn.hidden = !running;
+    body.replaceChildren(
       h("p", { class: "muted" }, detail ? `${detail.description} · regions ${detail.regions.join(", ")} · ` : "",
         state.start_at_ms ? `elapsed ${clock(state.end ? (last.t || 0) - t0 : elapsed)}` : "waiting for workers",
         state.run_time_s ? ` of ${clock(state.run_time_s)}` : ""),
@@ -537,7 +544,12 @@ function renderLive(id, initial, detail) {
   draw();
   if (state.end) { ended(); return; }
   stream = new EventSource(`/api/runs/${encodeURIComponent(id)}/events`);
-  stream.addEventListener("full", (e) => { state = JSON.parse(e.data); draw(); });
+  stream.addEventListener("full", (e) => {
+    state = JSON.parse(e.data);
+    draw();
+    // A stream that opens on a finished run closes at once; do not let the browser reconnect.
+    if (state.end) { stopStream(); ended(); }
+  });
   stream.addEventListener("update", (e) => {
     state = mergeUpdate(state, JSON.parse(e.data));
     draw();
