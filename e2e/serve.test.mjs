@@ -66,7 +66,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (server) server.kill("SIGINT");
+  if (server) server.kill("SIGTERM");
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
@@ -181,6 +181,7 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   await page.locator("#runs-table").waitFor();
   await page.check(`input[aria-label="select ${id}"]`);
   await page.check(`input[aria-label="select ${again}"]`);
+  await page.screenshot({ path: path.join(artifacts, "runs.png"), fullPage: true });
   await page.click("#compare-btn");
   await page.locator("#compare-table").waitFor();
   const compared = await page.locator("#compare-table tbody tr").allTextContents();
@@ -191,6 +192,7 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   await page.screenshot({ path: path.join(artifacts, "compare.png"), fullPage: true });
   await page.goto(`${base}/#/runs/${id}`);
   await page.locator("#downloads").waitFor();
+  await page.screenshot({ path: path.join(artifacts, "run.png"), fullPage: true });
 
   const [report] = await Promise.all([
     page.waitForEvent("download"),

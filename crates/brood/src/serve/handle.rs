@@ -97,11 +97,23 @@ impl ServeHandle {
         }
     }
 
+    /// What a run started elsewhere (`brood run`) loaded, from its JSON summary.
+    fn described_by_summary(&self, id: &str) -> Option<String> {
+        let bytes = std::fs::read(self.run_dir(id).join("summary.json")).ok()?;
+        let summary: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let run = &summary["run"];
+        let mut parts = vec![run["scenario"]
+            .as_str()
+            .or(run["target"].as_str())?
+            .to_string()];
+        parts.extend(run["model"][0].as_str().map(str::to_string));
+        Some(parts.join(", "))
+    }
+
     fn summary(&self, record: &RunRecord) -> RunSummary {
-        let request = self.request_of(&record.id);
-        let description = match &request {
-            Some(r) => describe(r),
-            None => String::new(),
+        let description = match self.request_of(&record.id) {
+            Some(r) => describe(&r),
+            None => self.described_by_summary(&record.id).unwrap_or_default(),
         };
         RunSummary {
             id: record.id.clone(),
@@ -352,6 +364,23 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<Artifact>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_started_elsewhere_are_described_by_their_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("runs").join("r2");
+        std::fs::create_dir_all(&run).unwrap();
+        let summary = serde_json::json!({"run": {"scenario": null, "target": "http://t/",
+            "model": ["users: 0 → 5 from 0.0s to 1.0s", "run time: 5.0s"]}});
+        std::fs::write(run.join("summary.json"), summary.to_string()).unwrap();
+        let handle = ServeHandle::new(dir.path().to_path_buf(), None);
+        assert_eq!(
+            handle.described_by_summary("r2").as_deref(),
+            Some("http://t/, users: 0 → 5 from 0.0s to 1.0s")
+        );
+        assert_eq!(handle.described_by_summary("r3"), None);
+        assert!(handle.request_of("r2").is_none());
+    }
 
     #[test]
     fn artifacts_are_the_result_files_of_the_run_and_its_regions() {
