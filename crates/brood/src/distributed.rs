@@ -179,7 +179,6 @@ async fn control(
         transport.ensure_queue(&jobs_queue(&region.name)).await?;
     }
     let run_dir = dist.results.join("runs").join(run.as_str());
-    observer.started(&run, &run_dir);
     history.start(&RunRecord {
         id: run.to_string(),
         started_ms,
@@ -193,6 +192,7 @@ async fn control(
         headline: None,
         note: None,
     })?;
+    observer.started(&run, &run_dir);
     let mut config = CoordinatorConfig::new(run.to_string(), dist.regions.clone());
     config.barrier_timeout = dist.barrier_timeout;
     config.start_with_fewer = dist.start_with_fewer;
