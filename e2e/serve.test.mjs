@@ -85,6 +85,15 @@ test("a scenario edited in the page is checked, with the line of the mistake", a
   await error.filter({ hasText: "line 5" }).waitFor({ timeout: 10000 });
   assert.match(await error.textContent(), /line 5, column \d+: .*wieght/);
   assert.equal(await page.locator("#gutter .bad-line").textContent(), "5");
+  // An uploaded file takes the editor's place and is checked the same way.
+  await page.setInputFiles("#f-upload", {
+    name: "broken.yaml",
+    mimeType: "text/yaml",
+    buffer: Buffer.from("users:\n  - name: a\n    weigth: 1\n    tasks:\n      - get: /shop/\n"),
+  });
+  await error.filter({ hasText: "line 3" }).waitFor({ timeout: 10000 });
+  assert.match(await error.textContent(), /weigth/);
+  assert.match(await page.inputValue("#f-scenario"), /weigth: 1/);
   await page.close();
 });
 
