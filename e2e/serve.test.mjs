@@ -115,6 +115,7 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   await page.fill("#f-run_time", "2m");
   await page.fill("#f-regions", "local-a,local-b");
   await page.fill("#f-workers", "1");
+  await page.fill("#f-thresholds", "p95 < 5s\nfailure_rate < 50%");
   await page.click("#preview-btn");
   await page.locator("#preview table").waitFor();
   assert.equal(await page.locator("#preview tbody tr").count(), 2);
@@ -164,6 +165,8 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   assert.match(await row.textContent(), /stopped/);
   await row.locator(`a[href="#/runs/${id}"]`).click();
   await page.locator("#downloads").waitFor();
+  const verdicts = await page.locator("#results table tbody tr").allTextContents();
+  assert.deepEqual(verdicts.map((t) => t.slice(0, 4)), ["pass", "pass"], String(verdicts));
 
   const [csv] = await Promise.all([
     page.waitForEvent("download"),

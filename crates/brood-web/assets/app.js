@@ -389,9 +389,9 @@ function statsTable(rows, id) {
       h("td", {}, fmt(r.current_rps)), h("td", {}, fmt(r.current_fps))))));
 }
 
-function simpleTable(head, rows, empty) {
+function simpleTable(head, rows, empty, cls = "") {
   if (!rows.length) return h("p", { class: "muted" }, empty);
-  return h("table", { class: "grid-table" },
+  return h("table", { class: `grid-table ${cls}` },
     h("thead", {}, h("tr", {}, head.map((c) => h("th", {}, c)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
 }
@@ -426,8 +426,20 @@ async function renderRun(id) {
   main.replaceChildren(await resultsCard(detail.data));
 }
 
+/** The thresholds of a run's JSON summary, passed or failed; nothing without thresholds. */
+async function thresholdsOf(d) {
+  if (!d.artifacts.some((a) => a.name === "summary.json")) return null;
+  const r = await api("GET", `/api/runs/${encodeURIComponent(d.id)}/artifacts/summary.json`);
+  const results = r.data?.thresholds?.results || [];
+  if (!results.length) return null;
+  return [h("h2", {}, "Thresholds"), simpleTable(["", "Threshold", "Actual"], results.map((t) => [
+    h("span", { class: t.passed ? "good-text" : "bad-text" }, t.passed ? "pass" : "FAIL"),
+    t.source, t.actual === null ? "no data" : `${fmt(t.actual, 3)} ${t.unit === "fraction" ? "" : t.unit}`]), "", "left")];
+}
+
 async function resultsCard(d) {
   const hl = d.headline || {};
+  const thresholds = await thresholdsOf(d);
   const runs = await api("GET", "/api/runs?limit=50");
   const others = (runs.data?.runs || []).filter((r) => r.id !== d.id && r.headline);
   const compareSel = h("select", { id: "compare-with" }, others.map((r) => h("option", { value: r.id }, `${r.id} — ${r.description || r.status}`)));
@@ -447,6 +459,7 @@ async function resultsCard(d) {
       d.rerunnable ? h("a", { class: "button secondary", href: `#/new?from=${encodeURIComponent(d.id)}` }, "Edit and run again") : null,
       d.artifacts.some((a) => a.name === "report.html")
         ? h("a", { class: "button secondary", id: "report-link", target: "_blank", rel: "noopener", href: `/api/runs/${encodeURIComponent(d.id)}/artifacts/report.html` }, "Open the HTML report") : null),
+    thresholds,
     h("h2", {}, "Downloads"),
     d.artifacts.length ? h("ul", { class: "downloads", id: "downloads" }, d.artifacts.map((a) => h("li", {},
       h("a", { href: `/api/runs/${encodeURIComponent(d.id)}/artifacts/${a.name}?download=1`, download: `${d.id}_${a.name.replace("/", "_")}`, "data-name": a.name }, a.name),
