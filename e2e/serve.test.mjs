@@ -70,6 +70,25 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+/** Waits for the live view's state to read `end`; the error tells what it read instead. */
+async function waitForEnd(page, end) {
+  const state = page.locator("#run-state");
+  try {
+    await state.filter({ hasText: end }).waitFor({ timeout: 60000 });
+  } catch (e) {
+    throw new Error(`the run did not end "${end}": it shows "${await state.textContent()}" (${e.message})`);
+  }
+}
+
+/** Clicks Stop and checks that the server took the request. */
+async function stopRun(page) {
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith("/stop")),
+    page.click("#stop-btn"),
+  ]);
+  assert.equal(response.status(), 202, await response.text());
+}
+
 /** The number in the stats table's Aggregated row, column `col`. */
 async function aggregated(page, col) {
   const text = await page.locator("#stats-table tr.total td").nth(col).textContent();
@@ -154,8 +173,8 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   await page.click('#detail-tabs button[data-key="stats"]');
   await page.click('#views button[data-key="all"]');
 
-  await page.click("#stop-btn");
-  await page.locator("#run-state").filter({ hasText: "stopped" }).waitFor({ timeout: 60000 });
+  await stopRun(page);
+  await waitForEnd(page, "stopped");
   await page.locator("#downloads").waitFor({ timeout: 30000 });
 
   // The run is in the history; its page has the downloads.
@@ -183,12 +202,14 @@ test("start a 2-region run, watch it live, stop it, download its CSV and open it
   await page.click("#rerun-btn");
   await page.waitForURL((url) => url.hash.startsWith("#/runs/") && !url.hash.endsWith(id));
   const again = decodeURIComponent(page.url().split("#/runs/")[1]);
+  // The new run's live view, not the old one still on screen, has figures.
+  await page.locator("#live h1", { hasText: again }).waitFor({ timeout: 30000 });
   await page.waitForFunction(() => {
     const cell = document.querySelector("#stats-table tr.total td:nth-child(3)");
     return cell && Number(cell.textContent.replace(/,/g, "")) > 0;
   }, null, { timeout: 30000 });
-  await page.click("#stop-btn");
-  await page.locator("#run-state").filter({ hasText: "stopped" }).waitFor({ timeout: 60000 });
+  await stopRun(page);
+  await waitForEnd(page, "stopped");
   await page.click("#nav-runs");
   await page.locator("#runs-table").waitFor();
   await page.check(`input[aria-label="select ${id}"]`);
