@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a developer wants to see failures: formatting, lints, tests.
-# Works on a fresh machine with only the Rust toolchain installed.
+# Works on a fresh machine with the Rust toolchain, Node with npm, and apt (the browser tests
+# install Debian's chromium and playwright-core themselves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,3 +13,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+echo "== browser end-to-end tests"
+scripts/e2e.sh

@@ -36,6 +36,37 @@ pub enum Command {
     Worker(WorkerArgs),
     /// List past distributed runs with their status and headline figures.
     Runs(RunsArgs),
+    /// Serve the web UI and JSON API: start, watch, stop and compare runs in a browser.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:5000]. Off loopback a token is required.
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// Access token for the page and the API (generated and printed when the address is not
+    /// loopback and none is given).
+    #[arg(
+        long,
+        env = "BROOD_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+
+    /// Where runs keep queues, history and results [default: brood-results].
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+
+    /// Start the built-in demo target on 127.0.0.1 and fill the form in aimed at it.
+    #[arg(long)]
+    pub demo_target: bool,
+
+    /// A TOML file with any of `bind`, `results`, `demo_target` and `token`; flags win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,9 +1,14 @@
 //! `brood run --backend local --regions …`: the controller. It signs one job per worker slot, brings
 //! the fleet up, feeds what workers send to the coordinator state machine, carries out its actions,
 //! and writes the merged and per-region results, the manifest and the run history.
+//!
+//! The controller reports to an [`Observer`] (the console for `brood run`, the web UI's live state
+//! under `brood serve`) and takes [`Command`]s (stop, abort) from a channel that Ctrl-C or the web
+//! feeds, so the same loop runs in the foreground or inside the server.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,21 +48,98 @@ const MESSAGE_VALIDITY: Duration = Duration::from_secs(120);
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(200);
 
+/// What a running controller is asked to do from outside.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Stop starting work; running tasks finish within the stop timeout.
+    Stop,
+    /// Cut running requests off.
+    Abort,
+}
+
+/// Who hears how a run goes: the console, or the web UI's live state.
+pub trait Observer {
+    /// The run has its id and results folder (before any worker is up).
+    fn started(&mut self, _run: &RunId, _run_dir: &Path) {}
+    /// Once a second: the merged, per-region and per-worker figures so far.
+    fn second(&mut self, coordinator: &Coordinator, second: u64);
+    /// A sentence worth telling (a lost worker, a failed threshold, a stop).
+    fn note(&mut self, text: &str);
+    /// A stop or abort was asked for.
+    fn stopping(&mut self, _abort: bool) {}
+    /// The end-of-run text: summary table, workers, validity and thresholds.
+    fn summary(&mut self, text: &str);
+    /// The run is over and its files are written.
+    fn finished(&mut self, _coordinator: &Coordinator, _outcome: &RunOutcome) {}
+}
+
+/// `brood run`'s observer: the live line on stderr, the summary on stdout.
+struct Console {
+    live: Live,
+    end: Option<Duration>,
+}
+
+impl Observer for Console {
+    fn second(&mut self, coordinator: &Coordinator, second: u64) {
+        let stats = coordinator.global();
+        self.live.show(
+            &LiveView::from_stats(stats, brood_engine::unix_ms_now(), self.end),
+            second,
+        );
+    }
+
+    fn note(&mut self, text: &str) {
+        self.live.note(text);
+    }
+
+    fn stopping(&mut self, abort: bool) {
+        if !abort {
+            self.live
+                .note("stopping (Ctrl-C again to cut running requests off)");
+        }
+    }
+
+    fn summary(&mut self, text: &str) {
+        print!("{text}");
+    }
+}
+
+/// `brood run --backend …` in the foreground: the console observes and Ctrl-C stops.
 pub fn run(settings: Settings, dist: DistSettings) -> Outcome {
+    let (tx, commands) = std::sync::mpsc::channel();
+    let pressed = std::sync::atomic::AtomicUsize::new(0);
+    let _ = ctrlc::set_handler(move || {
+        let first = pressed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        let _ = tx.send(if first { Command::Stop } else { Command::Abort });
+    });
+    let mut console = Console {
+        live: Live::new(settings.quiet),
+        end: settings.plan.run_time(),
+    };
+    run_observed(settings, dist, &mut console, commands)
+}
+
+/// Runs the controller on a runtime of its own, reporting to `observer`.
+pub fn run_observed(
+    settings: Settings,
+    dist: DistSettings,
+    observer: &mut dyn Observer,
+    commands: Receiver<Command>,
+) -> Outcome {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("brood: {e}");
+            observer.note(&e.to_string());
             return Outcome::Infrastructure;
         }
     };
-    match runtime.block_on(control(settings, dist)) {
+    match runtime.block_on(control(settings, dist, observer, &commands)) {
         Ok(outcome) => outcome,
         Err(e) => {
-            eprintln!("brood: {e:#}");
+            observer.note(&format!("{e:#}"));
             Outcome::Infrastructure
         }
     }
@@ -73,7 +155,12 @@ struct Controller {
     last_keep_alive: Instant,
 }
 
-async fn control(settings: Settings, dist: DistSettings) -> Result<Outcome> {
+async fn control(
+    settings: Settings,
+    dist: DistSettings,
+    observer: &mut dyn Observer,
+    commands: &Receiver<Command>,
+) -> Result<Outcome> {
     std::fs::create_dir_all(&dist.results)
         .with_context(|| format!("cannot create {}", dist.results.display()))?;
     let history = History::open(&dist.results.join("history.db"))?;
@@ -105,6 +192,7 @@ async fn control(settings: Settings, dist: DistSettings) -> Result<Outcome> {
         headline: None,
         note: None,
     })?;
+    observer.started(&run, &run_dir);
     let mut config = CoordinatorConfig::new(run.to_string(), dist.regions.clone());
     config.barrier_timeout = dist.barrier_timeout;
     config.start_with_fewer = dist.start_with_fewer;
@@ -145,6 +233,8 @@ async fn control(settings: Settings, dist: DistSettings) -> Result<Outcome> {
         &mut ctl,
         &controller_queue,
         &mut actions,
+        observer,
+        commands,
     )
     .await;
     for region in &dist.regions {
@@ -166,30 +256,28 @@ async fn control(settings: Settings, dist: DistSettings) -> Result<Outcome> {
         &run_dir,
         &history,
         started_ms,
+        observer,
     )
 }
 
-/// Feeds the coordinator until it finishes, showing progress every second.
+/// Feeds the coordinator until it finishes, reporting progress every second and taking commands.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     settings: &Settings,
     coordinator: &mut Coordinator,
     ctl: &mut Controller,
     controller_queue: &QueueName,
     pending: &mut Vec<Action>,
+    observer: &mut dyn Observer,
+    commands: &Receiver<Command>,
 ) -> Result<RunOutcome> {
-    let interrupts = Arc::new(AtomicUsize::new(0));
-    let counter = interrupts.clone();
-    let _ = ctrlc::set_handler(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
-    let live = Live::new(settings.quiet);
-    let mut seen_interrupts = 0;
+    let mut commands_open = true;
     let mut last_view = Instant::now();
     let mut second = 0u64;
     let mut aborted = false;
     loop {
         for action in std::mem::take(pending) {
-            if let Some(outcome) = act(ctl, &live, action).await? {
+            if let Some(outcome) = act(ctl, observer, action).await? {
                 return Ok(outcome);
             }
         }
@@ -207,33 +295,34 @@ async fn drive(
                     }
                 }
                 Ok(_) => {}
-                Err(e) => live.note(&format!("ignored a malformed message: {e}")),
+                Err(e) => observer.note(&format!("ignored a malformed message: {e}")),
             }
         }
         pending.extend(coordinator.handle(Event::Tick, brood_engine::unix_ms_now()));
-        let pressed = interrupts.load(Ordering::SeqCst);
-        if pressed > seen_interrupts {
-            seen_interrupts = pressed;
-            let event = if pressed == 1 {
-                live.note("stopping (Ctrl-C again to cut running requests off)");
-                Event::StopRequested
-            } else {
-                Event::AbortRequested
+        while commands_open {
+            let command = match commands.try_recv() {
+                Ok(command) => command,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    commands_open = false;
+                    break;
+                }
+            };
+            observer.stopping(command == Command::Abort);
+            let event = match command {
+                Command::Stop => Event::StopRequested,
+                Command::Abort => Event::AbortRequested,
             };
             pending.extend(coordinator.handle(event, brood_engine::unix_ms_now()));
         }
         if last_view.elapsed() >= Duration::from_secs(1) {
             last_view = Instant::now();
             second += 1;
+            observer.second(coordinator, second);
             let stats = coordinator.global();
-            let end = settings.plan.run_time();
-            live.show(
-                &LiveView::from_stats(stats, brood_engine::unix_ms_now(), end),
-                second,
-            );
             if !aborted && ctl.start_at.is_some() {
                 if let Some(failed) = crate::run::failed_abort_threshold(&settings.plan, stats) {
-                    live.note(&format!("threshold `{failed}` failed: stopping the run"));
+                    observer.note(&format!("threshold `{failed}` failed: stopping the run"));
                     aborted = true;
                     pending.extend(
                         coordinator.handle(Event::StopRequested, brood_engine::unix_ms_now()),
@@ -247,7 +336,11 @@ async fn drive(
     }
 }
 
-async fn act(ctl: &mut Controller, live: &Live, action: Action) -> Result<Option<RunOutcome>> {
+async fn act(
+    ctl: &mut Controller,
+    observer: &mut dyn Observer,
+    action: Action,
+) -> Result<Option<RunOutcome>> {
     match action {
         Action::SendStart { at_ms, workers } => {
             ctl.start_at = Some(at_ms);
@@ -266,10 +359,10 @@ async fn act(ctl: &mut Controller, live: &Live, action: Action) -> Result<Option
                 send_signed(ctl, &worker, &stop).await;
             }
         }
-        Action::WorkerLost { worker, region, .. } => live.note(&format!(
+        Action::WorkerLost { worker, region, .. } => observer.note(&format!(
             "worker {worker} in {region} went silent: marked lost, its data kept"
         )),
-        Action::Log(line) => live.note(&line),
+        Action::Log(line) => observer.note(&line),
         Action::Finished(outcome) => return Ok(Some(outcome)),
     }
     Ok(None)
@@ -407,6 +500,7 @@ fn finish(
     run_dir: &Path,
     history: &History,
     started_ms: u64,
+    observer: &mut dyn Observer,
 ) -> Result<Outcome> {
     let ended_ms = brood_engine::unix_ms_now();
     let stats = coordinator.global();
@@ -473,11 +567,12 @@ fn finish(
         run_dir.join("manifest.json"),
         serde_json::to_vec_pretty(&manifest)?,
     )?;
-    let mut out = std::io::stdout().lock();
+    let mut out = Vec::new();
     let _ = write_summary_table(&mut out, stats.totals(), elapsed);
     print_outcome(&mut out, outcome, &verdicts);
     print_thresholds(&mut out, &results);
-    println!("results: {}", run_dir.display());
+    let _ = writeln!(out, "results: {}", run_dir.display());
+    observer.summary(&String::from_utf8_lossy(&out));
     let status = match &outcome.end {
         RunEnd::Completed => Status::Completed,
         RunEnd::Stopped => Status::Stopped,
@@ -495,6 +590,7 @@ fn finish(
         Some(&headline(stats)),
         note.as_deref(),
     )?;
+    observer.finished(coordinator, outcome);
     if let RunEnd::Failed { reason } = &outcome.end {
         eprintln!("brood: the run failed: {reason}");
         return Ok(Outcome::Infrastructure);

@@ -5,6 +5,7 @@ mod distributed;
 mod exit;
 mod outputs;
 mod run;
+mod serve;
 mod settings;
 mod worker;
 
@@ -20,6 +21,7 @@ fn main() -> ExitCode {
         cli::Command::DemoTarget(args) => run::demo_target(&args),
         cli::Command::Worker(args) => worker::worker(&args),
         cli::Command::Runs(args) => run::list_runs(&args),
+        cli::Command::Serve(args) => serve::serve(&args),
     };
     outcome.into()
 }

@@ -384,7 +384,7 @@ pub fn demo_target(args: &DemoTargetArgs) -> Outcome {
 }
 
 /// What `--dry-run` prints: the load model and the plan's shape.
-fn dry_run(plan: &Plan) -> String {
+pub fn dry_run(plan: &Plan) -> String {
     let mut out = describe(plan).join("\n");
     out.push('\n');
     out.push_str(&plan.describe());

@@ -1,0 +1,373 @@
+//! The web form turned into the same `RunArgs` the command line builds, then checked by the same
+//! code (`Settings::from_args`, `dist_settings`); errors are mapped to the form's field names.
+
+use std::path::{Path, PathBuf};
+
+use brood_plan::PlanError;
+use brood_web::model::{FieldError, Preview, RegionPreview, RunRequest};
+
+use crate::cli::RunArgs;
+use crate::distributed::DistSettings;
+use crate::settings::{dist_settings, Settings};
+
+/// A checked form: what `brood run` would have from the same flags.
+pub struct Checked {
+    pub settings: Settings,
+    pub dist: DistSettings,
+    /// The scenario file written for the run, when the form had one.
+    pub scenario_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked")
+            .field("scenario_file", &self.scenario_file)
+            .finish_non_exhaustive()
+    }
+}
+
+fn text(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// The form field a flag's error belongs to: `--spawn-rate` → `spawn_rate`, `URL` → `url`.
+pub fn field_of_flag(flag: &str) -> String {
+    match flag {
+        "URL" => "url".into(),
+        "--threshold" => "thresholds".into(),
+        "--scenario" => "scenario".into(),
+        other => other.trim_start_matches('-').replace('-', "_"),
+    }
+}
+
+/// A plan error as a field error; scenario errors keep their line and column.
+pub fn field_error(e: &PlanError, has_scenario: bool) -> FieldError {
+    let with_hint = |message: String, hint: Option<&str>| match hint {
+        Some(h) => format!("{message} (hint: {h})"),
+        None => message,
+    };
+    match e {
+        PlanError::InvalidOption {
+            flag,
+            message,
+            hint,
+        } => FieldError::new(
+            &field_of_flag(flag),
+            with_hint(message.clone(), hint.as_deref()),
+        ),
+        PlanError::InvalidScenario {
+            position,
+            path,
+            message,
+            hint,
+            ..
+        } => {
+            let at = if path.is_empty() {
+                String::new()
+            } else {
+                format!("{path}: ")
+            };
+            FieldError {
+                line: position.map(|p| p.line),
+                column: position.map(|p| p.column),
+                ..FieldError::new(
+                    if has_scenario { "scenario" } else { "url" },
+                    with_hint(format!("{at}{message}"), hint.as_deref()),
+                )
+            }
+        }
+        PlanError::InvalidValue { message, hint } => {
+            FieldError::new("form", with_hint(message.clone(), hint.as_deref()))
+        }
+        PlanError::ReadScenario { .. } | PlanError::UnknownFormat { .. } => {
+            FieldError::new("scenario", e.to_string())
+        }
+    }
+}
+
+/// The flags the form stands for. `scenario_file` is where the scenario text was written.
+pub fn run_args(
+    request: &RunRequest,
+    scenario_file: Option<PathBuf>,
+    results: &Path,
+) -> Result<RunArgs, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let shape = request.shape.trim();
+    let (closed, stages, arrival) = match shape {
+        "" | "closed" => (true, false, false),
+        "stages" => (false, true, false),
+        "arrival" => (false, false, true),
+        other => {
+            errors.push(FieldError::new(
+                "shape",
+                format!("expected closed, stages or arrival, got {other:?}"),
+            ));
+            (true, false, false)
+        }
+    };
+    if stages && text(&request.stages).is_none() {
+        errors.push(FieldError::new(
+            "stages",
+            "give the stages, e.g. 30s:100,1m:100,30s:0",
+        ));
+    }
+    if arrival && text(&request.arrival_rate).is_none() {
+        errors.push(FieldError::new(
+            "arrival_rate",
+            "give the arrivals per second, e.g. 50",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let pick = |on: bool, value: &str| if on { text(value) } else { None };
+    Ok(RunArgs {
+        url: text(&request.url),
+        scenario: scenario_file,
+        host: text(&request.host),
+        users: pick(closed, &request.users),
+        spawn_rate: pick(closed, &request.spawn_rate),
+        run_time: text(&request.run_time),
+        stages: pick(stages, &request.stages),
+        arrival_rate: pick(arrival, &request.arrival_rate),
+        arrival_unit: None,
+        max_users: pick(arrival, &request.max_users),
+        wait: None,
+        stop_timeout: None,
+        thresholds: request.thresholds.lines().filter_map(text).collect(),
+        abort_on_fail: request.abort_on_fail,
+        csv: None,
+        csv_full_history: false,
+        json: None,
+        junit: None,
+        html: None,
+        exit_code_on_error: 1,
+        insecure: false,
+        http2: false,
+        threads: None,
+        demo_target: false,
+        quiet: true,
+        dry_run: false,
+        tags: Vec::new(),
+        exclude_tags: Vec::new(),
+        backend: Some(text(&request.backend).unwrap_or_else(|| "local".into())),
+        regions: Some(text(&request.regions).unwrap_or_else(|| "local".into())),
+        workers: text(&request.workers),
+        region_latency: text(&request.region_latency),
+        barrier_timeout: "60s".into(),
+        start_with_fewer: false,
+        heartbeat_timeout: "15s".into(),
+        results: results.to_path_buf(),
+    })
+}
+
+/// Writes the form's scenario text where a run can read it (feeds are looked up next to it).
+pub fn write_scenario(request: &RunRequest, dir: &Path) -> Result<Option<PathBuf>, FieldError> {
+    if request.scenario.trim().is_empty() {
+        return Ok(None);
+    }
+    let ext = match request.scenario_format.trim() {
+        "" | "yaml" | "yml" => "yaml",
+        "toml" => "toml",
+        other => {
+            return Err(FieldError::new(
+                "scenario_format",
+                format!("expected yaml or toml, got {other:?}"),
+            ))
+        }
+    };
+    let io = |e: std::io::Error| FieldError::new("scenario", format!("cannot store it: {e}"));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let stamp = brood_engine::unix_ms_now();
+    let mut n = 0;
+    loop {
+        let path = dir.join(format!("scenario-{stamp}-{n}.{ext}"));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                std::io::Write::write_all(&mut file, request.scenario.as_bytes()).map_err(io)?;
+                return Ok(Some(path));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(io(e)),
+        }
+    }
+}
+
+/// Checks a form as `brood run` checks its flags; every independent problem is reported.
+pub fn check(request: &RunRequest, results: &Path) -> Result<Checked, Vec<FieldError>> {
+    let has_scenario = !request.scenario.trim().is_empty();
+    let scenario_file = write_scenario(request, &results.join("scenarios")).map_err(|e| vec![e])?;
+    let outcome = check_with(request, results, scenario_file.clone(), has_scenario);
+    if outcome.is_err() {
+        if let Some(path) = &scenario_file {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+    outcome
+}
+
+fn check_with(
+    request: &RunRequest,
+    results: &Path,
+    scenario_file: Option<PathBuf>,
+    has_scenario: bool,
+) -> Result<Checked, Vec<FieldError>> {
+    let args = run_args(request, scenario_file.clone(), results)?;
+    let settings = Settings::from_args(&args, None);
+    let dist = dist_settings(&args);
+    match (settings, dist) {
+        (Ok(settings), Ok(dist)) => Ok(Checked {
+            settings,
+            dist,
+            scenario_file,
+        }),
+        (settings, dist) => {
+            let mut errors = Vec::new();
+            if let Err(e) = settings {
+                errors.push(field_error(&e, has_scenario));
+            }
+            if let Err(e) = dist {
+                errors.push(field_error(&e, has_scenario));
+            }
+            Err(errors)
+        }
+    }
+}
+
+/// What a checked form would run: its plan and, per region, its share and workers.
+pub fn preview(checked: &Checked) -> Preview {
+    let total: f64 = checked.dist.regions.iter().map(|r| r.weight).sum();
+    Preview {
+        backend: "local".into(),
+        regions: checked
+            .dist
+            .regions
+            .iter()
+            .map(|r| RegionPreview {
+                name: r.name.clone(),
+                share: if total > 0.0 { r.weight / total } else { 0.0 },
+                workers: r.workers,
+                instances: r.workers,
+                instance_type: "worker process on this machine".into(),
+            })
+            .collect(),
+        plan: crate::run::dry_run(&checked.settings.plan)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        cost_usd: 0.0,
+        cost_note: "the local backend runs worker processes on this machine: no cost".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> RunRequest {
+        RunRequest {
+            url: "http://127.0.0.1:9/".into(),
+            users: "4".into(),
+            spawn_rate: "2".into(),
+            run_time: "5s".into(),
+            regions: "local-a,local-b:3".into(),
+            workers: "2".into(),
+            ..RunRequest::default()
+        }
+    }
+
+    fn errors(request: &RunRequest) -> Vec<FieldError> {
+        let dir = tempfile::tempdir().unwrap();
+        check(request, dir.path()).unwrap_err()
+    }
+
+    #[test]
+    fn a_good_form_is_what_the_flags_would_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let checked = check(&form(), dir.path()).unwrap();
+        assert_eq!(checked.dist.regions.len(), 2);
+        assert_eq!(checked.dist.regions[1].weight, 3.0);
+        assert_eq!(checked.dist.regions[1].workers, 2);
+        let p = preview(&checked);
+        assert_eq!(p.regions[1].share, 0.75);
+        assert_eq!(p.cost_usd, 0.0);
+        assert!(
+            p.plan.iter().any(|l| l.contains("run time: 5.0s")),
+            "{:?}",
+            p.plan
+        );
+    }
+
+    #[test]
+    fn flag_errors_name_the_form_field() {
+        type Case = (fn(&mut RunRequest), &'static str, &'static str);
+        let cases: Vec<Case> = vec![
+            (|r| r.users = "many".into(), "users", "whole number"),
+            (|r| r.spawn_rate = "-1".into(), "spawn_rate", "above 0"),
+            (|r| r.run_time = "soon".into(), "run_time", ""),
+            (|r| r.url = "ftp://x".into(), "url", ""),
+            (|r| r.url.clear(), "url", "nothing to load"),
+            (|r| r.thresholds = "p95 <".into(), "thresholds", ""),
+            (|r| r.regions = "a,a".into(), "regions", "each region once"),
+            (|r| r.workers = "0".into(), "workers", "1 to 256"),
+            (|r| r.backend = "gcp".into(), "backend", ""),
+            (|r| r.region_latency = "zz:5ms".into(), "region_latency", ""),
+            (|r| r.shape = "square".into(), "shape", ""),
+            (
+                |r| {
+                    r.shape = "stages".into();
+                    r.stages = "30s".into();
+                },
+                "stages",
+                "",
+            ),
+            (|r| r.shape = "arrival".into(), "arrival_rate", ""),
+            (|r| r.scenario_format = "ini".into(), "scenario_format", ""),
+        ];
+        for (edit, field, words) in cases {
+            let mut request = form();
+            edit(&mut request);
+            if field == "scenario_format" {
+                request.url.clear();
+                request.scenario = "users: []".into();
+            }
+            let errors = errors(&request);
+            assert_eq!(errors[0].field, field, "{errors:?}");
+            assert!(errors[0].message.contains(words), "{errors:?}");
+        }
+        // Independent problems are all reported.
+        let mut request = form();
+        request.users = "x".into();
+        request.workers = "x".into();
+        let fields: Vec<_> = errors(&request).into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["users", "workers"]);
+    }
+
+    #[test]
+    fn scenario_errors_point_at_the_line() {
+        let mut request = form();
+        request.url.clear();
+        request.host = "http://127.0.0.1:9".into();
+        request.scenario =
+            "users:\n  - name: a\n    tasks:\n      - get: /\n        wieght: 2\n".into();
+        let dir = tempfile::tempdir().unwrap();
+        let errors = check(&request, dir.path()).unwrap_err();
+        assert_eq!(errors[0].field, "scenario");
+        assert_eq!(errors[0].line, Some(5), "{errors:?}");
+        assert!(errors[0].column.is_some());
+        assert!(errors[0].message.contains("wieght"), "{errors:?}");
+        // A rejected scenario leaves no file behind; an accepted one is kept for the run.
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("scenarios"))
+            .unwrap()
+            .collect();
+        assert!(left.is_empty());
+        request.scenario = "users:\n  - name: a\n    tasks:\n      - get: /\n".into();
+        let checked = check(&request, dir.path()).unwrap();
+        assert!(checked.scenario_file.unwrap().exists());
+    }
+}
