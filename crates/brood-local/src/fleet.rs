@@ -156,7 +156,7 @@ impl LocalFleet {
         if let Some(latency) = self.latency.get(&request.region) {
             command.env(LATENCY_ENV, latency.as_millis().to_string());
         }
-        let child = command.spawn().map_err(|error| {
+        let child = spawn_retrying_busy(&mut command).map_err(|error| {
             failure(
                 "start worker",
                 &request.region,
@@ -280,6 +280,22 @@ impl Drop for LocalFleet {
     fn drop(&mut self) {
         for workers in self.regions().values_mut() {
             workers.iter_mut().for_each(Worker::kill);
+        }
+    }
+}
+
+/// Starts the command, retrying briefly while the binary is "text file busy" (ETXTBSY): another
+/// thread's fork can hold a just-written executable open for writing until that child execs.
+fn spawn_retrying_busy(command: &mut Command) -> std::io::Result<Child> {
+    const ETXTBSY: i32 = 26;
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempts < 20 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
         }
     }
 }
