@@ -281,13 +281,33 @@ async fn drive(
                 return Ok(outcome);
             }
         }
-        let deliveries = ctl
+        let deliveries = match ctl
             .transport
             .receive(controller_queue, 50, POLL, Duration::from_secs(30))
-            .await?;
+            .await
+        {
+            Ok(deliveries) => deliveries,
+            // A throttled or briefly unreachable queue is not the end of a run: the heartbeat
+            // timeout decides whether workers were lost meanwhile.
+            Err(e) if e.transient => {
+                observer.note(&format!("{e} (retrying)"));
+                tokio::time::sleep(POLL).await;
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
         let now = brood_engine::unix_ms_now();
+        // Acknowledgements go out side by side, off the loop: with many workers, one round trip
+        // per message in turn would fall behind the snapshots arriving.
+        for d in &deliveries {
+            let transport = ctl.transport.clone();
+            let queue = controller_queue.clone();
+            let receipt = d.receipt.clone();
+            tokio::spawn(async move {
+                let _ = transport.ack(&queue, &receipt).await;
+            });
+        }
         for d in deliveries {
-            let _ = ctl.transport.ack(controller_queue, &d.receipt).await;
             match decode(&d.body).map(|m| m.into_message()) {
                 Ok(message) if message.run_id() == &ctl.run => {
                     if let Some(event) = event_of(message) {

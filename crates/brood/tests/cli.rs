@@ -434,7 +434,10 @@ fn the_ported_locustfile_gives_the_same_request_mix() {
     eprintln!("ported locustfile: {total} requests");
     // Enough requests for the shares below to sit well within 0.02 of the weights (one standard
     // deviation is under 0.007 at this count), even on a loaded two-core machine.
-    assert!(total >= 6_000, "a run of at least 6,000 requests, got {total}");
+    assert!(
+        total >= 6_000,
+        "a run of at least 6,000 requests, got {total}"
+    );
 
     // Locust's mix follows the task weights: browse 3, checkout 1 (three requests).
     let scenario = brood_plan::load_scenario(&file).unwrap();
