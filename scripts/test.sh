@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a developer wants to see failures: formatting, lints, tests.
-# Works on a fresh machine with only the Rust toolchain installed.
+# Works on a fresh machine with only the Rust toolchain and Python 3 (with venv and pip) installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,12 @@ cargo fmt --all --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The AWS backend's tests run against an AWS-compatible server on loopback (moto), never real AWS:
+# this starts it, exports AWS_ENDPOINT_URL and fake credentials, and stops it when the script exits.
+echo "== moto server"
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
 
 echo "== cargo test"
 cargo test --workspace --locked
