@@ -222,8 +222,7 @@ impl SqsTransport {
     /// for a pointer whose spilled body is gone (already acknowledged by another receiver).
     async fn deliver(
         &self,
-        queue: &QueueName,
-        (client, url, at): (&aws_sdk_sqs::Client, &str, &Located),
+        (client, url): (&aws_sdk_sqs::Client, &str),
         message: Message,
     ) -> Result<Option<Delivery>, BackendError> {
         let handle = message.receipt_handle().unwrap_or_default().to_string();
@@ -243,7 +242,6 @@ impl SqsTransport {
                         .receipt_handle(&handle)
                         .send()
                         .await;
-                    let _ = (queue, at);
                     return Ok(None);
                 }
             },
@@ -423,7 +421,7 @@ impl Transport for SqsTransport {
         }
         let mut deliveries = Vec::with_capacity(messages.len());
         for message in messages {
-            if let Some(delivery) = self.deliver(queue, target, message).await? {
+            if let Some(delivery) = self.deliver((&client, &url), message).await? {
                 deliveries.push(delivery);
             }
         }
