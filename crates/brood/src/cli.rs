@@ -33,7 +33,7 @@ pub enum Command {
     /// Serve the built-in demo target (a small shop API with realistic latencies and errors).
     DemoTarget(DemoTargetArgs),
     /// Take jobs from a region's queue and run them (started by a fleet, not usually by hand).
-    Worker(WorkerArgs),
+    Worker(Box<WorkerArgs>),
     /// List past distributed runs with their status and headline figures.
     Runs(RunsArgs),
 }
@@ -205,19 +205,38 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The backend whose queues and store to use: `local`.
+    /// The backend whose queues and store to use: `local` or `aws`. On AWS, credentials come
+    /// only from the standard chain (the instance profile on EC2), never from a flag.
     #[arg(long, default_value = "local")]
     pub backend: String,
 
     /// Local backend: the folder holding the queue database and the results.
     #[arg(long, value_name = "DIR")]
-    pub dir: std::path::PathBuf,
+    pub dir: Option<std::path::PathBuf>,
+
+    /// AWS: the deployment whose queues and bucket to use.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub deployment: String,
+
+    /// AWS: the deployment's home region, where the controller's queues and the bucket live.
+    /// Default: --region.
+    #[arg(long, value_name = "REGION")]
+    pub home_region: Option<String>,
+
+    /// AWS: the results bucket. Default: the deployment's, `brood-<deployment>-<account>`.
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Where results wait when the store stays unavailable. Default: `<dir>/spool` on the
+    /// local backend, `brood-spool` in the system's temporary folder on AWS.
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<std::path::PathBuf>,
 
     /// The region this worker loads from.
     #[arg(long)]
     pub region: String,
 
-    /// The queue to take jobs from.
+    /// The queue to take jobs from: the local queue's name, or `jobs-<region>` on AWS.
     #[arg(long)]
     pub queue: String,
 
