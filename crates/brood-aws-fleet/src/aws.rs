@@ -1,13 +1,12 @@
-//! Connections to AWS: one loaded configuration (credentials from the standard chain, the endpoint
-//! from `AWS_ENDPOINT_URL` when set), clients per region, and errors that name the region and the
+//! Connections to AWS: one configuration loaded by `brood_aws::sdk_config` (credentials from the
+//! standard chain, the endpoint from `AWS_ENDPOINT_URL` when set), clients per region, and errors that name the region and the
 //! resource, with transient ones retried.
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 use crate::FleetError;
@@ -23,34 +22,20 @@ impl Aws {
     /// Loads the standard configuration (`--profile`, environment, SSO); the home region is the
     /// configured region.
     pub async fn load(profile: Option<&str>) -> Result<Aws, FleetError> {
-        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http)
-            .retry_config(RetryConfig::standard().with_max_attempts(5));
-        if let Some(p) = profile {
-            loader = loader.profile_name(p);
-        }
-        let base = loader.load().await;
         let home_region =
-            base.region()
-                .map(|r| r.to_string())
-                .ok_or_else(|| FleetError::Invalid {
+            brood_aws::configured_region(profile)
+                .await
+                .map_err(|e| FleetError::Invalid {
                     field: "region".into(),
-                    message: "no AWS region configured: set AWS_REGION or the profile's region"
-                        .into(),
+                    message: e.to_string(),
                 })?;
+        let base = brood_aws::sdk_config(&home_region, profile).await;
         Ok(Aws { base, home_region })
     }
 
     /// The configuration for one region.
     pub fn config(&self, region: &str) -> SdkConfig {
-        self.base
-            .to_builder()
-            .region(Region::new(region.to_string()))
-            .build()
+        brood_aws::for_region(&self.base, region)
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
@@ -68,10 +53,7 @@ impl Aws {
     /// S3 in the home region; path-style addressing when an endpoint is overridden (AWS-compatible
     /// servers on an address, not a domain).
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::config::Builder::from(&self.config(&self.home_region))
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
+        brood_aws::s3_client(&self.config(&self.home_region))
     }
     pub fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.config(&self.home_region))

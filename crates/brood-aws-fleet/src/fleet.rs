@@ -301,55 +301,42 @@ impl AsgFleet {
             Err(e) if matches!(code(&e), Some(c) if c.contains("NotFound")) => None,
             Err(e) => return Err(aws_error("DescribeLaunchTemplates", region, &name, e)),
         };
-        let id = match existing_id {
-            None => {
-                let out = retry(&["InvalidParameterValue"], || async {
-                    ec2.create_launch_template()
-                        .launch_template_name(&name)
-                        .version_description(format!("run {}", self.options.run_id))
-                        .launch_template_data(data.clone())
-                        .tag_specifications(
-                            TagSpecification::builder()
-                                .resource_type(ResourceType::LaunchTemplate)
-                                .set_tags(Some(tags.clone()))
-                                .build(),
-                        )
-                        .send()
-                        .await
-                        .map_err(|e| aws_error("CreateLaunchTemplate", region, &name, e))
-                })
-                .await?;
-                out.launch_template
-                    .and_then(|t| t.launch_template_id)
-                    .unwrap_or_default()
+        // One template per region, made anew for each run (the group, at zero between runs, is
+        // pointed at the new one right after): no versions pile up, and the template's tags name
+        // the run. A deployment runs one run at a time per region; parallel runs use separate
+        // deployments.
+        if let Some(old) = existing_id {
+            match ec2
+                .delete_launch_template()
+                .launch_template_id(&old)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if matches!(code(&e), Some(c) if c.contains("NotFound")) => {}
+                Err(e) => return Err(aws_error("DeleteLaunchTemplate", region, &name, e)),
             }
-            Some(id) => {
-                let version = ec2
-                    .create_launch_template_version()
-                    .launch_template_id(&id)
-                    .version_description(format!("run {}", self.options.run_id))
-                    .launch_template_data(data)
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("CreateLaunchTemplateVersion", region, &name, e))?
-                    .launch_template_version
-                    .and_then(|v| v.version_number)
-                    .unwrap_or(1);
-                ec2.modify_launch_template()
-                    .launch_template_id(&id)
-                    .default_version(version.to_string())
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("ModifyLaunchTemplate", region, &name, e))?;
-                ec2.create_tags()
-                    .resources(&id)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-                    .await
-                    .map_err(|e| aws_error("CreateTags", region, &name, e))?;
-                id
-            }
-        };
+        }
+        let out = retry(&["InvalidParameterValue"], || async {
+            ec2.create_launch_template()
+                .launch_template_name(&name)
+                .version_description(format!("run {}", self.options.run_id))
+                .launch_template_data(data.clone())
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::LaunchTemplate)
+                        .set_tags(Some(tags.clone()))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateLaunchTemplate", region, &name, e))
+        })
+        .await?;
+        let id = out
+            .launch_template
+            .and_then(|t| t.launch_template_id)
+            .unwrap_or_default();
         Ok(id)
     }
 

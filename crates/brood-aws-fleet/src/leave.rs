@@ -6,12 +6,13 @@ use crate::aws::aws_error;
 use crate::{Aws, FleetError};
 
 /// The instance id from IMDSv2 (`AWS_EC2_METADATA_SERVICE_ENDPOINT` overrides the address).
-pub async fn own_instance_id() -> Result<String, FleetError> {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let provider = aws_config::provider_config::ProviderConfig::default().with_http_client(http);
+pub async fn own_instance_id(aws: &Aws) -> Result<String, FleetError> {
+    // The SDK configuration brings its HTTP client (rustls on ring); IMDS needs one too.
+    let config = aws.config(&aws.home_region);
+    let mut provider = aws_config::provider_config::ProviderConfig::default();
+    if let Some(http) = config.http_client() {
+        provider = provider.with_http_client(http);
+    }
     let client = aws_config::imds::Client::builder()
         .configure(&provider)
         .build();
@@ -37,7 +38,7 @@ pub async fn own_instance_id() -> Result<String, FleetError> {
 
 /// Terminates this instance through its group, one fewer desired.
 pub async fn leave_group(aws: &Aws, region: &str) -> Result<String, FleetError> {
-    let id = own_instance_id().await?;
+    let id = own_instance_id(aws).await?;
     aws.autoscaling(region)
         .terminate_instance_in_auto_scaling_group()
         .instance_id(&id)

@@ -412,6 +412,38 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
         );
     }
 
+    // A second run in the same deployment gets its own template, and the group follows it.
+    let second = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-3".into(),
+            worker_binary: fake_binary(dir.path()),
+            instance_type: None,
+            ami: None,
+            spot: false,
+            idle_exit: "3m".into(),
+        },
+    );
+    let again = second
+        .up(&FleetRequest {
+            region: "us-east-1".into(),
+            workers: 1,
+            jobs: QueueName("jobs-us-east-1".into()),
+            controller: QueueName("controller-run-3".into()),
+            controller_key: "ab".repeat(32),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "{again:?}");
+    let text = brood_aws_fleet::fleet::user_data(&aws, d, "us-east-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text.contains("controller-run-3"), "{text}");
+    second.down("us-east-1").await.unwrap();
+
     let mut all_regions = vec!["us-east-1", "eu-west-1", "ap-south-1"];
     all_regions.sort();
     assert!(!tagged(&aws, d, &all_regions).await.is_empty());
