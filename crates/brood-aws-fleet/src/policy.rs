@@ -17,8 +17,8 @@ pub struct PolicyScope {
     pub groups: Vec<String>,
 }
 
-/// Bucket prefixes a worker reads or writes: run results and large messages under `runs/`, the
-/// worker binary under `bin/` (read only), and the deployment's settings (read only).
+/// Bucket prefixes a worker touches: it writes results under `runs/`, reads the worker binary
+/// under `bin/`, and writes, reads and deletes large message bodies under `spill/`.
 pub const RESULTS_PREFIX: &str = "runs/";
 pub const BINARY_PREFIX: &str = "bin/";
 /// Message bodies too large for SQS (the transport's `SPILL_PREFIX`): written, read and deleted.
@@ -45,7 +45,7 @@ pub fn worker_policy(scope: &PolicyScope) -> Value {
             "Effect": "Allow",
             "Action": [
                 "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueUrl", "sqs:GetQueueAttributes"
+                "sqs:GetQueueUrl"
             ],
             "Resource": jobs,
         }),
@@ -54,15 +54,15 @@ pub fn worker_policy(scope: &PolicyScope) -> Value {
             "Effect": "Allow",
             "Action": [
                 "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:GetQueueAttributes",
-                "sqs:CreateQueue", "sqs:DeleteQueue"
+                "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:CreateQueue",
+                "sqs:TagQueue", "sqs:DeleteQueue"
             ],
             "Resource": run_queues,
         }),
         json!({
             "Sid": "StoreResults",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Action": ["s3:PutObject"],
             "Resource": [format!("{bucket}/{RESULTS_PREFIX}*")],
         }),
         json!({
@@ -72,20 +72,10 @@ pub fn worker_policy(scope: &PolicyScope) -> Value {
             "Resource": [format!("{bucket}/{SPILL_PREFIX}*")],
         }),
         json!({
-            "Sid": "ReadBinaryAndSettings",
+            "Sid": "FetchTheWorkerBinary",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": [
-                format!("{bucket}/{BINARY_PREFIX}*"),
-                format!("{bucket}/{}", Deployment::CONFIG_KEY),
-            ],
-        }),
-        json!({
-            "Sid": "ListResults",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [bucket],
-            "Condition": {"StringLike": {"s3:prefix": [format!("{RESULTS_PREFIX}*")]}},
+            "Resource": [format!("{bucket}/{BINARY_PREFIX}*")],
         }),
     ];
     if !scope.groups.is_empty() {
