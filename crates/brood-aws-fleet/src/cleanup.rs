@@ -480,14 +480,17 @@ async fn purge_buckets(aws: &Aws, d: &Deployment, dry_run: bool) -> Outcome {
     };
     for b in buckets {
         let Some(name) = b.name else { continue };
-        let tags = match s3.get_bucket_tagging().bucket(&name).send().await {
-            Ok(t) => t.tag_set,
-            Err(_) => continue, // untagged, or in a region this client cannot read: not ours
+        // The deployment's tag, or its default name (a setup that failed between creating the
+        // bucket and tagging it); untagged buckets of other names, or ones this client cannot
+        // read, are not ours.
+        let tagged = match s3.get_bucket_tagging().bucket(&name).send().await {
+            Ok(t) => t
+                .tag_set
+                .iter()
+                .any(|t| t.key == TAG_DEPLOYMENT && t.value == d.name),
+            Err(_) => false,
         };
-        if !tags
-            .iter()
-            .any(|t| t.key == TAG_DEPLOYMENT && t.value == d.name)
-        {
+        if !tagged && name != d.default_bucket() {
             continue;
         }
         if !dry_run {

@@ -33,21 +33,25 @@ pub enum FleetError {
 
 impl From<FleetError> for brood_cluster::BackendError {
     fn from(e: FleetError) -> Self {
-        let (operation, resource, transient) = match &e {
+        match e {
             FleetError::Aws {
                 operation,
                 region,
                 resource,
+                message,
                 transient,
-                ..
-            } => (*operation, format!("{resource} in {region}"), *transient),
-            _ => ("fleet", String::new(), false),
-        };
-        brood_cluster::BackendError {
-            operation,
-            resource,
-            message: e.to_string(),
-            transient,
+            } => brood_cluster::BackendError {
+                operation,
+                resource: format!("{resource} in {region}"),
+                message,
+                transient,
+            },
+            other => brood_cluster::BackendError {
+                operation: "fleet",
+                resource: String::new(),
+                message: other.to_string(),
+                transient: false,
+            },
         }
     }
 }
