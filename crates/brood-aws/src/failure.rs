@@ -125,7 +125,11 @@ mod tests {
 
     #[test]
     fn throttling_5xx_and_timeouts_are_transient() {
-        let e = from_sdk("SendMessage", "queue q in r", &service_error(400, "Throttling"));
+        let e = from_sdk(
+            "SendMessage",
+            "queue q in r",
+            &service_error(400, "Throttling"),
+        );
         assert!(e.transient, "{e}");
         assert!(from_sdk("SendMessage", "q", &service_error(503, "SlowDown")).transient);
         assert!(from_sdk("SendMessage", "q", &service_error(500, "Whatever")).transient);
