@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -170,41 +171,41 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
     let seconds: Vec<Snapshot> = (0..TEMPLATES)
         .map(|i| worker_second(i + 1, &names, start))
         .collect();
-    let bodies: Vec<Vec<u8>> = workers
-        .iter()
-        .enumerate()
-        .map(|(i, (worker, region, _))| {
-            let stats = seconds[i % seconds.len()].clone();
-            envelope(worker, region, stats, start + 1_000)
-        })
-        .collect();
     let expected_requests: u64 = (0..workers.len())
         .map(|i| seconds[i % seconds.len()].aggregated().requests)
         .sum();
-    let bytes: usize = bodies.iter().map(Vec::len).sum();
-    let largest = bodies.iter().map(Vec::len).max().unwrap_or(0);
 
-    // Workers send while the controller receives, as in a run.
+    // Workers encode and send while the controller receives, as in a run.
     let began = Instant::now();
-    let bodies = Arc::new(bodies);
+    let seconds = Arc::new(seconds);
+    let work = Arc::new(workers.clone());
+    let bytes = Arc::new(AtomicUsize::new(0));
+    let largest = Arc::new(AtomicUsize::new(0));
     let backlog = Arc::new(tokio::sync::Semaphore::new(BACKLOG));
     let mut senders = tokio::task::JoinSet::new();
     for lane in 0..SENDERS {
-        let (transport, bodies, controller, backlog) = (
-            transport.clone(),
-            bodies.clone(),
-            controller.clone(),
-            backlog.clone(),
+        let (transport, controller, backlog) =
+            (transport.clone(), controller.clone(), backlog.clone());
+        let (seconds, work, bytes, largest) = (
+            seconds.clone(),
+            work.clone(),
+            bytes.clone(),
+            largest.clone(),
         );
         senders.spawn(async move {
-            for body in bodies.iter().skip(lane).step_by(SENDERS) {
+            for i in (lane..work.len()).step_by(SENDERS) {
+                let (worker, region, _) = &work[i];
+                let stats = seconds[i % seconds.len()].clone();
+                let body = envelope(worker, region, stats, start + 1_000);
+                bytes.fetch_add(body.len(), Ordering::Relaxed);
+                largest.fetch_max(body.len(), Ordering::Relaxed);
                 backlog
                     .acquire()
                     .await
                     .expect("the backlog's semaphore")
                     .forget();
                 transport
-                    .send(&controller, body)
+                    .send(&controller, &body)
                     .await
                     .expect("a worker's send");
             }
@@ -294,6 +295,8 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
         left.len()
     );
 
+    let bytes = bytes.load(Ordering::Relaxed);
+    let largest = largest.load(Ordering::Relaxed);
     let n = workers.len() as f64;
     println!(
         "scale: {} snapshots ({expected_requests} requests) through SQS to the coordinator in \
