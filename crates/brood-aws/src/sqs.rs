@@ -410,7 +410,8 @@ impl Transport for SqsTransport {
             tokio::time::sleep(wait).await;
             return Ok(Vec::new());
         }
-        // Fill up to `max` with short polls while full batches keep coming.
+        // Fill up to `max` with short polls while full batches keep coming. (Polls side by side
+        // would save round trips on SQS, but make the emulator hand one message out twice.)
         let mut last = messages.len();
         while last == MAX_BATCH && messages.len() < max {
             let more = self
@@ -419,13 +420,15 @@ impl Transport for SqsTransport {
             last = more.len();
             messages.extend(more);
         }
-        let mut deliveries = Vec::with_capacity(messages.len());
-        for message in messages {
-            if let Some(delivery) = self.deliver((&client, &url), message).await? {
-                deliveries.push(delivery);
-            }
-        }
-        Ok(deliveries)
+        // Spilled bodies are fetched side by side.
+        let deliveries = messages
+            .into_iter()
+            .map(|message| self.deliver((&client, &url), message));
+        Ok(futures_util::future::try_join_all(deliveries)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn ack(&self, queue: &QueueName, receipt: &str) -> Result<(), BackendError> {

@@ -9,6 +9,7 @@
 
 mod support;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -211,13 +212,16 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
             }
         });
     }
+    // Delivery is at least once: a snapshot may come twice, and the coordinator drops the copy.
+    let mut distinct = HashSet::new();
     let mut received = 0usize;
     let mut receives = 0usize;
     let deadline = Instant::now() + Duration::from_secs(180);
-    while received < workers.len() {
+    while distinct.len() < workers.len() {
         assert!(
             Instant::now() < deadline,
-            "only {received} of {} snapshots arrived within 180 s",
+            "only {} of {} snapshots arrived within 180 s",
+            distinct.len(),
             workers.len()
         );
         let deliveries = transport
@@ -239,6 +243,7 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
                     message.kind()
                 );
             };
+            distinct.insert((s.worker_id.to_string(), s.seq));
             let event = Event::Snapshot {
                 worker: s.worker_id.to_string(),
                 region: s.region.to_string(),
@@ -261,7 +266,7 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
         sent.expect("a sender task");
     }
 
-    assert_eq!(received, workers.len(), "one delivery per snapshot");
+    assert!(received >= workers.len(), "{received} deliveries");
     assert_eq!(
         coordinator.global().aggregated().requests,
         expected_requests,
@@ -301,7 +306,8 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
     println!(
         "scale: {} snapshots ({expected_requests} requests) through SQS to the coordinator in \
          {:.2} s: {:.0} messages/s; envelope {:.1} KiB average, {:.1} KiB largest, {:.1} KiB \
-         on the wire (base64); {:.2} MiB in all; {receives} receive calls",
+         on the wire (base64); {:.2} MiB in all; {receives} receive calls; {} duplicate \
+         deliveries dropped",
         workers.len(),
         took.as_secs_f64(),
         n / took.as_secs_f64(),
@@ -309,5 +315,6 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
         largest as f64 / 1024.0,
         bytes as f64 / n / 1024.0 * 4.0 / 3.0,
         bytes as f64 / 1024.0 / 1024.0,
+        received - workers.len(),
     );
 }
