@@ -17,4 +17,8 @@ echo "== moto server"
 source scripts/moto.sh
 
 echo "== cargo test"
-cargo test --workspace --locked
+# The SQS scale test runs on its own afterwards, uncaptured, so that its figures show.
+cargo test --workspace --locked -- --skip a_thousand_workers_snapshots
+
+echo "== SQS scale: 1,000 workers' snapshots through the AWS-compatible server"
+cargo test -p brood-aws --test scale --locked -- --nocapture

@@ -100,3 +100,55 @@ pub(crate) fn permanent(
         transient: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::primitives::SdkBody;
+    use aws_sdk_sqs::error::ErrorMetadata;
+    use aws_sdk_sqs::operation::send_message::SendMessageError;
+
+    use super::*;
+
+    fn service_error(status: u16, code: &str) -> SdkError<SendMessageError, HttpResponse> {
+        let raw = http::Response::builder()
+            .status(status)
+            .body(SdkBody::empty())
+            .expect("a response");
+        let err = SendMessageError::generic(
+            ErrorMetadata::builder()
+                .code(code)
+                .message("what the service said")
+                .build(),
+        );
+        SdkError::service_error(err, HttpResponse::try_from(raw).expect("a response"))
+    }
+
+    #[test]
+    fn throttling_5xx_and_timeouts_are_transient() {
+        let e = from_sdk(
+            "SendMessage",
+            "queue q in r",
+            &service_error(400, "Throttling"),
+        );
+        assert!(e.transient, "{e}");
+        assert!(from_sdk("SendMessage", "q", &service_error(503, "SlowDown")).transient);
+        assert!(from_sdk("SendMessage", "q", &service_error(500, "Whatever")).transient);
+        let timeout: SdkError<SendMessageError, HttpResponse> =
+            SdkError::timeout_error("took too long");
+        assert!(from_sdk("SendMessage", "q", &timeout).transient);
+    }
+
+    #[test]
+    fn refusals_are_permanent_and_say_why() {
+        let e = from_sdk(
+            "SendMessage",
+            "queue brood-default-jobs in eu-west-2",
+            &service_error(403, "AccessDenied"),
+        );
+        assert!(!e.transient);
+        assert_eq!(
+            e.to_string(),
+            "SendMessage on queue brood-default-jobs in eu-west-2: AccessDenied: what the service said"
+        );
+    }
+}

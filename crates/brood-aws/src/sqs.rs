@@ -219,7 +219,8 @@ impl SqsTransport {
     }
 
     /// A received message as a delivery: its body decoded or fetched from the bucket. `None`
-    /// for a pointer whose spilled body is gone (already acknowledged by another receiver).
+    /// for a pointer whose spilled body is gone (already acknowledged by another receiver), or
+    /// cannot be fetched for now (it comes back after the visibility timeout).
     async fn deliver(
         &self,
         (client, url): (&aws_sdk_sqs::Client, &str),
@@ -233,9 +234,13 @@ impl SqsTransport {
             .unwrap_or(1);
         let text = message.body().unwrap_or_default();
         let (body, receipt) = match text.strip_prefix(SPILL_MARK).filter(|k| is_spill_key(k)) {
-            Some(key) => match self.spill.get(key).await? {
-                Some(body) => (body, format!("{handle} {key}")),
-                None => {
+            Some(key) => match self.spill.get(key).await {
+                Ok(Some(body)) => (body, format!("{handle} {key}")),
+                // The bucket is briefly unavailable: the message comes back after its
+                // visibility timeout, and the rest of the batch is delivered now.
+                Err(e) if e.transient => return Ok(None),
+                Err(e) => return Err(e),
+                Ok(None) => {
                     let _ = client
                         .delete_message()
                         .queue_url(url)
@@ -410,7 +415,8 @@ impl Transport for SqsTransport {
             tokio::time::sleep(wait).await;
             return Ok(Vec::new());
         }
-        // Fill up to `max` with short polls while full batches keep coming.
+        // Fill up to `max` with short polls while full batches keep coming. (Polls side by side
+        // would save round trips on SQS, but make the emulator hand one message out twice.)
         let mut last = messages.len();
         while last == MAX_BATCH && messages.len() < max {
             let more = self
@@ -419,13 +425,15 @@ impl Transport for SqsTransport {
             last = more.len();
             messages.extend(more);
         }
-        let mut deliveries = Vec::with_capacity(messages.len());
-        for message in messages {
-            if let Some(delivery) = self.deliver((&client, &url), message).await? {
-                deliveries.push(delivery);
-            }
-        }
-        Ok(deliveries)
+        // Spilled bodies are fetched side by side.
+        let deliveries = messages
+            .into_iter()
+            .map(|message| self.deliver((&client, &url), message));
+        Ok(futures_util::future::try_join_all(deliveries)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     async fn ack(&self, queue: &QueueName, receipt: &str) -> Result<(), BackendError> {

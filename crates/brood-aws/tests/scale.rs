@@ -9,6 +9,8 @@
 
 mod support;
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -170,53 +172,56 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
     let seconds: Vec<Snapshot> = (0..TEMPLATES)
         .map(|i| worker_second(i + 1, &names, start))
         .collect();
-    let bodies: Vec<Vec<u8>> = workers
-        .iter()
-        .enumerate()
-        .map(|(i, (worker, region, _))| {
-            let stats = seconds[i % seconds.len()].clone();
-            envelope(worker, region, stats, start + 1_000)
-        })
-        .collect();
     let expected_requests: u64 = (0..workers.len())
         .map(|i| seconds[i % seconds.len()].aggregated().requests)
         .sum();
-    let bytes: usize = bodies.iter().map(Vec::len).sum();
-    let largest = bodies.iter().map(Vec::len).max().unwrap_or(0);
 
-    // Workers send while the controller receives, as in a run.
+    // Workers encode and send while the controller receives, as in a run.
     let began = Instant::now();
-    let bodies = Arc::new(bodies);
+    let seconds = Arc::new(seconds);
+    let work = Arc::new(workers.clone());
+    let bytes = Arc::new(AtomicUsize::new(0));
+    let largest = Arc::new(AtomicUsize::new(0));
     let backlog = Arc::new(tokio::sync::Semaphore::new(BACKLOG));
     let mut senders = tokio::task::JoinSet::new();
     for lane in 0..SENDERS {
-        let (transport, bodies, controller, backlog) = (
-            transport.clone(),
-            bodies.clone(),
-            controller.clone(),
-            backlog.clone(),
+        let (transport, controller, backlog) =
+            (transport.clone(), controller.clone(), backlog.clone());
+        let (seconds, work, bytes, largest) = (
+            seconds.clone(),
+            work.clone(),
+            bytes.clone(),
+            largest.clone(),
         );
         senders.spawn(async move {
-            for body in bodies.iter().skip(lane).step_by(SENDERS) {
+            for i in (lane..work.len()).step_by(SENDERS) {
+                let (worker, region, _) = &work[i];
+                let stats = seconds[i % seconds.len()].clone();
+                let body = envelope(worker, region, stats, start + 1_000);
+                bytes.fetch_add(body.len(), Ordering::Relaxed);
+                largest.fetch_max(body.len(), Ordering::Relaxed);
                 backlog
                     .acquire()
                     .await
                     .expect("the backlog's semaphore")
                     .forget();
                 transport
-                    .send(&controller, body)
+                    .send(&controller, &body)
                     .await
                     .expect("a worker's send");
             }
         });
     }
+    // Delivery is at least once: a snapshot may come twice, and the coordinator drops the copy.
+    let mut distinct = HashSet::new();
     let mut received = 0usize;
     let mut receives = 0usize;
     let deadline = Instant::now() + Duration::from_secs(180);
-    while received < workers.len() {
+    while distinct.len() < workers.len() {
         assert!(
             Instant::now() < deadline,
-            "only {received} of {} snapshots arrived within 180 s",
+            "only {} of {} snapshots arrived within 180 s",
+            distinct.len(),
             workers.len()
         );
         let deliveries = transport
@@ -238,6 +243,7 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
                     message.kind()
                 );
             };
+            distinct.insert((s.worker_id.to_string(), s.seq));
             let event = Event::Snapshot {
                 worker: s.worker_id.to_string(),
                 region: s.region.to_string(),
@@ -260,7 +266,7 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
         sent.expect("a sender task");
     }
 
-    assert_eq!(received, workers.len(), "one delivery per snapshot");
+    assert!(received >= workers.len(), "{received} deliveries");
     assert_eq!(
         coordinator.global().aggregated().requests,
         expected_requests,
@@ -294,11 +300,14 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
         left.len()
     );
 
+    let bytes = bytes.load(Ordering::Relaxed);
+    let largest = largest.load(Ordering::Relaxed);
     let n = workers.len() as f64;
     println!(
         "scale: {} snapshots ({expected_requests} requests) through SQS to the coordinator in \
          {:.2} s: {:.0} messages/s; envelope {:.1} KiB average, {:.1} KiB largest, {:.1} KiB \
-         on the wire (base64); {:.2} MiB in all; {receives} receive calls",
+         on the wire (base64); {:.2} MiB in all; {receives} receive calls; {} duplicate \
+         deliveries dropped",
         workers.len(),
         took.as_secs_f64(),
         n / took.as_secs_f64(),
@@ -306,5 +315,6 @@ async fn a_thousand_workers_snapshots_reach_the_coordinator_through_sqs() {
         largest as f64 / 1024.0,
         bytes as f64 / n / 1024.0 * 4.0 / 3.0,
         bytes as f64 / 1024.0 / 1024.0,
+        received - workers.len(),
     );
 }
