@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a developer wants to see failures: formatting, lints, tests.
-# Works on a fresh machine with the Rust toolchain, Node with npm, and apt (the browser tests
-# install Debian's chromium and playwright-core themselves).
+# Works on a fresh machine with the Rust toolchain, Python 3 (venv, pip), Node with npm, and apt:
+# the AWS tests install moto into a venv, the browser tests Debian's chromium and playwright-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,8 +11,18 @@ cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The AWS backend's tests run against an AWS-compatible server on loopback (moto), never real AWS:
+# this starts it, exports AWS_ENDPOINT_URL and fake credentials, and stops it when the script exits.
+echo "== moto server"
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
+
 echo "== cargo test"
-cargo test --workspace --locked
+# The SQS scale test runs on its own afterwards, uncaptured, so that its figures show.
+cargo test --workspace --locked -- --skip a_thousand_workers_snapshots
+
+echo "== SQS scale: 1,000 workers' snapshots through the AWS-compatible server"
+cargo test -p brood-aws --test scale --locked -- --nocapture
 
 echo "== browser end-to-end tests"
 scripts/e2e.sh

@@ -1,6 +1,24 @@
-//! brood's AWS data plane: how a deployment names its resources, and (to come) the SQS transport
-//! and S3 artifact store that the controller and `brood worker --backend aws` use.
+//! brood's AWS data plane: how a deployment names its resources, the SDK configuration on the
+//! standard credential chain, [`SqsTransport`] (queues across regions, large bodies spilled to
+//! S3) and [`S3Store`] (results), which the controller and `brood worker --backend aws` use.
+//!
+//! Invariant: only the data-plane SDK crates (SQS, S3, STS) are used here; provisioning (EC2,
+//! AutoScaling, IAM, SSM) lives in `brood-aws-fleet`, so a worker never builds it. No function
+//! takes a credential: they come from the standard chain only.
 
+mod config;
+mod error;
+mod failure;
 mod naming;
+mod s3;
+mod sqs;
 
+pub use aws_config::SdkConfig;
+pub use config::{
+    account_id, assume_role, check_deployment_name, check_region, configured_region, for_region,
+    s3_client, sdk_config, sqs_client, MAX_ATTEMPTS,
+};
+pub use error::AwsError;
 pub use naming::{Deployment, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_RUN};
+pub use s3::S3Store;
+pub use sqs::{sqs_name, SqsTransport, JOBS_PREFIX, MAX_MESSAGE_BYTES, SPILL_PREFIX};

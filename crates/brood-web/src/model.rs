@@ -36,6 +36,16 @@ pub struct RunRequest {
     pub workers: String,
     /// Local backend: `region:duration` added to each request, as `--region-latency`.
     pub region_latency: String,
+    /// AWS: the deployment to run in (default `default`).
+    pub deployment: String,
+    /// AWS: the workers' instance type (default from the binary's architecture).
+    pub instance_type: String,
+    /// AWS: most instances over all regions (default 20).
+    pub max_instances: String,
+    /// AWS: refuse to start above this estimated cost, in US dollars.
+    pub max_cost: String,
+    /// AWS: spot instances.
+    pub spot: bool,
 }
 
 /// A problem with one form field, shown next to it.

@@ -33,11 +33,77 @@ pub enum Command {
     /// Serve the built-in demo target (a small shop API with realistic latencies and errors).
     DemoTarget(DemoTargetArgs),
     /// Take jobs from a region's queue and run them (started by a fleet, not usually by hand).
-    Worker(WorkerArgs),
+    Worker(Box<WorkerArgs>),
     /// List past distributed runs with their status and headline figures.
     Runs(RunsArgs),
     /// Serve the web UI and JSON API: start, watch, stop and compare runs in a browser.
     Serve(ServeArgs),
+    /// The AWS backend's deployment: `brood aws setup`.
+    #[command(subcommand)]
+    Aws(AwsCommand),
+    /// Delete everything an AWS deployment created, in every region (found by its tags).
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// Create (or find) the deployment's bucket, role, queues and security groups. Idempotent.
+    Setup(AwsSetupArgs),
+    /// On a worker instance: leave the AutoScaling group (one fewer desired) and terminate.
+    LeaveGroup(LeaveGroupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AwsSetupArgs {
+    /// Regions to run workers in, comma-separated (added to those already set up).
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',', required = true)]
+    pub regions: Vec<String>,
+
+    /// The deployment's name: lowercase letters, digits and `-`.
+    #[arg(long, default_value = "default")]
+    pub deployment: String,
+
+    /// The bucket for binaries and results. Default: brood-<deployment>-<account>.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+
+    /// A host (or host:port) that cloud runs may load, repeatable; added to the allow-list.
+    #[arg(long = "allow-target", value_name = "HOST")]
+    pub allow_targets: Vec<String>,
+
+    /// Run data under runs/ expires after this many days (default 30).
+    #[arg(long, value_name = "N")]
+    pub retention_days: Option<u32>,
+
+    /// The AWS profile (default: the standard chain: environment, default profile, SSO).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LeaveGroupArgs {
+    /// The instance's region.
+    #[arg(long)]
+    pub region: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The deployment to remove.
+    #[arg(long, default_value = "default")]
+    pub deployment: String,
+
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also delete the bucket with every run's results.
+    #[arg(long)]
+    pub purge_results: bool,
+
+    /// The AWS profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -198,8 +264,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "TAGS", value_delimiter = ',')]
     pub exclude_tags: Vec<String>,
 
-    /// Run distributed on this backend: `local` (worker processes on this machine). Without it,
-    /// the run stays in this process, the fastest way to load from one machine.
+    /// Run distributed on this backend: `local` (worker processes on this machine) or `aws`
+    /// (AutoScaling groups of EC2 instances; see `brood aws setup`). Without it, the run stays in
+    /// this process, the fastest way to load from one machine.
     #[arg(long, value_name = "BACKEND")]
     pub backend: Option<String>,
 
@@ -208,9 +275,49 @@ pub struct RunArgs {
     #[arg(long, value_name = "REGIONS")]
     pub regions: Option<String>,
 
-    /// Workers per region.
+    /// Workers per region. With the aws backend, default: sized from the load (--users-per-vcpu).
     #[arg(long, value_name = "N")]
     pub workers: Option<String>,
+
+    /// AWS: the deployment to run in (set up implicitly for missing regions).
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub deployment: String,
+
+    /// AWS: the workers' instance type (default t3.small, or t4g.small for an arm64 binary).
+    #[arg(long, value_name = "TYPE")]
+    pub instance_type: Option<String>,
+
+    /// AWS: most instances over all regions; a larger fleet is refused.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub max_instances: u32,
+
+    /// AWS: refuse to start when the cost preview is above this many US dollars.
+    #[arg(long, value_name = "USD")]
+    pub max_cost: Option<f64>,
+
+    /// AWS: on-demand prices from this JSON file instead of the built-in dated table.
+    #[arg(long, value_name = "FILE")]
+    pub price_file: Option<PathBuf>,
+
+    /// AWS: users one vCPU carries when sizing the fleet (arrival rates: 10x this per second).
+    #[arg(long, value_name = "N")]
+    pub users_per_vcpu: Option<f64>,
+
+    /// AWS: use spot instances.
+    #[arg(long)]
+    pub spot: bool,
+
+    /// AWS: the Linux brood binary workers run (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub worker_binary: Option<PathBuf>,
+
+    /// AWS: the image (default: the current Amazon Linux 2023 AMI of each region).
+    #[arg(long, value_name = "AMI")]
+    pub ami: Option<String>,
+
+    /// AWS: the profile (default: the standard credential chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 
     /// Local backend: latency added to every request of a region, `local-b:80ms,local-c:150ms`,
     /// so that region views differ.
@@ -236,19 +343,38 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// The backend whose queues and store to use: `local`.
+    /// The backend whose queues and store to use: `local` or `aws`. On AWS, credentials come
+    /// only from the standard chain (the instance profile on EC2), never from a flag.
     #[arg(long, default_value = "local")]
     pub backend: String,
 
     /// Local backend: the folder holding the queue database and the results.
     #[arg(long, value_name = "DIR")]
-    pub dir: std::path::PathBuf,
+    pub dir: Option<std::path::PathBuf>,
+
+    /// AWS: the deployment whose queues and bucket to use.
+    #[arg(long, value_name = "NAME", default_value = "default")]
+    pub deployment: String,
+
+    /// AWS: the deployment's home region, where the controller's queues and the bucket live.
+    /// Default: --region.
+    #[arg(long, value_name = "REGION")]
+    pub home_region: Option<String>,
+
+    /// AWS: the results bucket. Default: the deployment's, `brood-<deployment>-<account>`.
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: Option<String>,
+
+    /// Where results wait when the store stays unavailable. Default: `<dir>/spool` on the
+    /// local backend, `brood-spool` in the system's temporary folder on AWS.
+    #[arg(long, value_name = "DIR")]
+    pub spool: Option<std::path::PathBuf>,
 
     /// The region this worker loads from.
     #[arg(long)]
     pub region: String,
 
-    /// The queue to take jobs from.
+    /// The queue to take jobs from: the local queue's name, or `jobs-<region>` on AWS.
     #[arg(long)]
     pub queue: String,
 

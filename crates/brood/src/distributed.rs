@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use brood_cluster::{
-    split_regions, Action, ArtifactStore, Coordinator, CoordinatorConfig, Event, Fleet,
-    FleetRequest, QueueName, RegionSpec, RunEnd, RunOutcome, Transport, WorkerEnd,
+    split_regions, Action, ArtifactStore, Coordinator, CoordinatorConfig, Event, FleetRequest,
+    QueueName, RegionSpec, RunEnd, RunOutcome, Transport, WorkerEnd,
 };
 use brood_history::{Headline, History, RunRecord, Status};
 use brood_plan::Plan;
@@ -26,6 +26,7 @@ use brood_protocol::{
 use brood_report::{evaluate, write_stats_csv, write_summary_table, LiveView, ThresholdResult};
 use brood_stats::{RunStats, Snapshot};
 
+use crate::backend::Backend;
 use crate::exit::Outcome;
 use crate::outputs::Files;
 use crate::run::{decide, print_thresholds, run_info, Live};
@@ -41,6 +42,8 @@ pub struct DistSettings {
     pub barrier_timeout: Duration,
     pub start_with_fewer: bool,
     pub heartbeat_timeout: Duration,
+    /// The aws backend's settings; `None` for the local backend.
+    pub aws: Option<crate::aws::AwsRunSettings>,
 }
 
 /// Signed messages are valid this long; a start is re-sent (as a keep-alive) well within it.
@@ -140,7 +143,7 @@ pub fn run_observed(
         Ok(outcome) => outcome,
         Err(e) => {
             observer.note(&format!("{e:#}"));
-            Outcome::Infrastructure
+            crate::aws::outcome_of_error(&e)
         }
     }
 }
@@ -157,21 +160,20 @@ struct Controller {
 
 async fn control(
     settings: Settings,
-    dist: DistSettings,
+    mut dist: DistSettings,
     observer: &mut dyn Observer,
     commands: &Receiver<Command>,
 ) -> Result<Outcome> {
     std::fs::create_dir_all(&dist.results)
         .with_context(|| format!("cannot create {}", dist.results.display()))?;
     let history = History::open(&dist.results.join("history.db"))?;
-    let transport: Arc<dyn Transport> =
-        Arc::new(brood_local::SqliteTransport::open_in(&dist.results)?);
-    let store: Arc<dyn ArtifactStore> = Arc::new(brood_local::DirStore::new(dist.results.clone()));
-    recover(&history, store.as_ref(), &dist.results).await;
-    let key = controller_key(&dist.results)?;
-    let plan = settings.plan.clone();
     let started_ms = brood_engine::unix_ms_now();
     let run = RunId::new(crate::run::run_id(started_ms))?;
+    let backend = Backend::build(&settings, &mut dist, &run).await?;
+    let transport = backend.transport.clone();
+    recover(&history, backend.store.as_ref(), &dist.results).await;
+    let key = controller_key(&dist.results)?;
+    let plan = settings.plan.clone();
     let controller_queue = QueueName(format!("controller-{run}"));
     transport.ensure_queue(&controller_queue).await?;
     for region in &dist.regions {
@@ -184,7 +186,7 @@ async fn control(
         started_ms,
         ended_ms: None,
         status: Status::Running,
-        backend: "local".into(),
+        backend: backend.name.into(),
         regions: dist.regions.iter().map(|r| r.name.clone()).collect(),
         settings: serde_json::to_value(&plan)?,
         results_dir: run_dir.display().to_string(),
@@ -204,10 +206,7 @@ async fn control(
     let mut coordinator = Coordinator::new(config, started_ms)?;
     send_jobs(&*transport, &key, &run, &plan, &dist, &controller_queue).await?;
     let mut actions = coordinator.handle(Event::JobsSent, brood_engine::unix_ms_now());
-    let fleet = brood_local::LocalFleet::new(std::env::current_exe()?, dist.results.clone());
-    let fleet = dist.latencies.iter().fold(fleet, |f, (region, latency)| {
-        f.with_latency(region.clone(), *latency)
-    });
+    let fleet = backend.fleet.clone();
     for region in &dist.regions {
         fleet
             .up(&FleetRequest {
@@ -247,6 +246,14 @@ async fn control(
     }
     let _ = transport.delete_queue(&controller_queue).await;
     let outcome = outcome?;
+    match backend.download(&run, &run_dir).await {
+        Ok(0) => {}
+        Ok(n) => observer.note(&format!(
+            "downloaded {n} result files of the workers into {}",
+            run_dir.display()
+        )),
+        Err(e) => observer.note(&format!("downloading the workers' results: {e:#}")),
+    }
     finish(
         &settings,
         &dist,

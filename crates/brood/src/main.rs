@@ -1,5 +1,7 @@
 //! The `brood` binary: parses the command line and hands each command to its module.
 
+mod aws;
+mod backend;
 mod cli;
 mod distributed;
 mod exit;
@@ -22,6 +24,8 @@ fn main() -> ExitCode {
         cli::Command::Worker(args) => worker::worker(&args),
         cli::Command::Runs(args) => run::list_runs(&args),
         cli::Command::Serve(args) => serve::serve(&args),
+        cli::Command::Aws(command) => aws::aws_command(&command),
+        cli::Command::Cleanup(args) => aws::cleanup_command(&args),
     };
     outcome.into()
 }

@@ -194,16 +194,18 @@ pub fn duration_flag(value: &str, flag: &str) -> Result<std::time::Duration, Pla
 
 /// The distributed part of `brood run`: backend, regions with weights, workers, barrier.
 pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings, PlanError> {
-    match args.backend.as_deref().unwrap_or("local") {
-        "local" => {}
-        other => {
-            return Err(invalid(
-                "--backend",
-                other,
-                "`local` (the aws backend is not built yet)",
-            ));
-        }
-    }
+    let aws = match args.backend.as_deref().unwrap_or("local") {
+        "local" => None,
+        "aws" => Some(crate::aws::run_settings(args).map_err(|m| {
+            let (flag, why) = m.split_once(": ").unwrap_or(("--backend", m.as_str()));
+            PlanError::InvalidOption {
+                flag: flag.into(),
+                message: why.into(),
+                hint: None,
+            }
+        })?),
+        other => return Err(invalid("--backend", other, "`local` or `aws`")),
+    };
     let workers = match &args.workers {
         None => 1,
         Some(text) => match text.trim().parse::<u32>() {
@@ -250,6 +252,17 @@ pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings,
     if regions.is_empty() {
         return Err(invalid("--regions", text, "at least one region"));
     }
+    if aws.is_some() {
+        for r in &regions {
+            brood_aws_fleet::setup::check_region(&r.name).map_err(|e| {
+                PlanError::InvalidOption {
+                    flag: "--regions".into(),
+                    message: e.to_string(),
+                    hint: None,
+                }
+            })?;
+        }
+    }
     let mut latencies = Vec::new();
     if let Some(text) = &args.region_latency {
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -280,5 +293,6 @@ pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings,
         barrier_timeout: duration_flag(&args.barrier_timeout, "--barrier-timeout")?,
         start_with_fewer: args.start_with_fewer,
         heartbeat_timeout: duration_flag(&args.heartbeat_timeout, "--heartbeat-timeout")?,
+        aws,
     })
 }

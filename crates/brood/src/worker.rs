@@ -5,6 +5,7 @@
 //! not replayed, and its plan must match its hash. It exits by itself when it has had no job for
 //! `--idle-exit`, and stops a run when the controller has been silent for `--dead-man`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,31 +57,100 @@ struct Ctx<'a> {
     args: &'a WorkerArgs,
     transport: Arc<dyn Transport>,
     store: Arc<dyn ArtifactStore>,
+    /// Where results wait when the store stays unavailable.
+    spool: PathBuf,
     verifier: Verifier,
     worker_id: WorkerId,
     region: Region,
 }
 
-async fn serve(args: &WorkerArgs) -> Result<()> {
-    if args.backend != "local" {
+/// The queues, the store and the spool folder of the chosen backend.
+struct Backend {
+    transport: Arc<dyn Transport>,
+    store: Arc<dyn ArtifactStore>,
+    spool: PathBuf,
+    worker_id: WorkerId,
+}
+
+async fn backend(args: &WorkerArgs) -> Result<Backend> {
+    match args.backend.as_str() {
+        "local" => {
+            let dir = args
+                .dir
+                .clone()
+                .ok_or_else(|| anyhow!("--dir: required with --backend local"))?;
+            Ok(Backend {
+                transport: Arc::new(
+                    brood_local::SqliteTransport::open_in(&dir).context("opening the queues")?,
+                ),
+                store: Arc::new(brood_local::DirStore::new(dir.clone())),
+                spool: args.spool.clone().unwrap_or_else(|| dir.join("spool")),
+                worker_id: WorkerId::new(format!("{}-{}", args.region, std::process::id()))
+                    .context("worker id")?,
+            })
+        }
+        "aws" => aws_backend(args).await,
+        other => Err(anyhow!(
+            "--backend: unknown backend {other:?} (known: local, aws)"
+        )),
+    }
+}
+
+/// SQS queues and the S3 bucket of a deployment, on the standard credential chain.
+async fn aws_backend(args: &WorkerArgs) -> Result<Backend> {
+    brood_aws::check_region(&args.region).context("--region")?;
+    let home = args
+        .home_region
+        .clone()
+        .unwrap_or_else(|| args.region.clone());
+    brood_aws::check_region(&home).context("--home-region")?;
+    brood_aws::check_deployment_name(&args.deployment).context("--deployment")?;
+    let expected = format!("{}{}", brood_aws::JOBS_PREFIX, args.region);
+    if args.queue != expected {
         return Err(anyhow!(
-            "--backend: unknown backend {:?} (known: local)",
-            args.backend
+            "--queue: {:?} is not this region's jobs queue; with --backend aws it is {expected:?}",
+            args.queue
         ));
     }
+    let config = brood_aws::sdk_config(&home, None).await;
+    let account = brood_aws::account_id(&config)
+        .await
+        .context("AWS credentials (from the standard chain: instance profile, environment)")?;
+    let deployment = brood_aws::Deployment {
+        name: args.deployment.clone(),
+        home_region: home,
+        account,
+    };
+    let bucket = args
+        .bucket
+        .clone()
+        .unwrap_or_else(|| deployment.default_bucket());
+    let store = brood_aws::S3Store::new(&config, &bucket);
+    let transport = brood_aws::SqsTransport::new(&config, deployment, store.clone());
+    // Instances of a region may share process ids; a random suffix keeps workers apart.
+    let suffix: u32 = rand::random();
+    Ok(Backend {
+        transport: Arc::new(transport),
+        store: Arc::new(store),
+        spool: args
+            .spool
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join("brood-spool")),
+        worker_id: WorkerId::new(format!("{}-{suffix:08x}", args.region)).context("worker id")?,
+    })
+}
+
+async fn serve(args: &WorkerArgs) -> Result<()> {
     let key = public_key_from_hex(&args.controller_key).context("--controller-key")?;
-    let transport: Arc<dyn Transport> =
-        Arc::new(brood_local::SqliteTransport::open_in(&args.dir).context("opening the queues")?);
-    let store: Arc<dyn ArtifactStore> = Arc::new(brood_local::DirStore::new(args.dir.clone()));
     let region = Region::new(args.region.clone()).context("--region")?;
-    let worker_id =
-        WorkerId::new(format!("{}-{}", args.region, std::process::id())).context("worker id")?;
+    let backend = backend(args).await?;
     let mut ctx = Ctx {
         args,
-        transport,
-        store,
+        transport: backend.transport,
+        store: backend.store,
+        spool: backend.spool,
         verifier: Verifier::new(key),
-        worker_id,
+        worker_id: backend.worker_id,
         region,
     };
     let queue = QueueName(args.queue.clone());
@@ -268,7 +338,12 @@ async fn drive(
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => {}
             }
-            match next_control(ctx, control, &job.run_id, Duration::from_millis(100)).await {
+            // Wait for control messages until the tick: on SQS, whose long polls are whole
+            // seconds, that is about one call a second instead of ten.
+            let until_tick = tick
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(10));
+            match next_control(ctx, control, &job.run_id, until_tick).await {
                 Some(Control::Stop(stop)) => {
                     if stop.abort {
                         engine.abort();
@@ -362,7 +437,7 @@ async fn store_results(ctx: &Ctx<'_>, prefix: &str, stats: &RunStats, history: &
             }
         }
         if !stored {
-            let spool = ctx.args.dir.join("spool").join(&key);
+            let spool = ctx.spool.join(&key);
             if let Some(parent) = spool.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }

@@ -159,6 +159,32 @@ pub fn run_args(
         start_with_fewer: false,
         heartbeat_timeout: "15s".into(),
         results: results.to_path_buf(),
+        deployment: text(&request.deployment).unwrap_or_else(|| "default".into()),
+        instance_type: text(&request.instance_type),
+        max_instances: match text(&request.max_instances) {
+            None => 20,
+            Some(n) => n.parse().map_err(|_| {
+                vec![FieldError::new(
+                    "max_instances",
+                    format!("expected a whole number of instances, got {n:?}"),
+                )]
+            })?,
+        },
+        max_cost: match text(&request.max_cost) {
+            None => None,
+            Some(usd) => Some(usd.parse().map_err(|_| {
+                vec![FieldError::new(
+                    "max_cost",
+                    format!("expected an amount in US dollars, got {usd:?}"),
+                )]
+            })?),
+        },
+        price_file: None,
+        users_per_vcpu: None,
+        spot: request.spot,
+        worker_binary: None,
+        ami: None,
+        profile: None,
     })
 }
 

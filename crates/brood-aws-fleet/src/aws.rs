@@ -1,0 +1,192 @@
+//! Connections to AWS: one configuration loaded by `brood_aws::sdk_config` (credentials from the
+//! standard chain, the endpoint from `AWS_ENDPOINT_URL` when set), clients per region, and errors that name the region and the
+//! resource, with transient ones retried.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+
+use crate::FleetError;
+
+/// The loaded AWS configuration and the home region.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    base: SdkConfig,
+    pub home_region: String,
+}
+
+impl Aws {
+    /// Loads the standard configuration (`--profile`, environment, SSO); the home region is the
+    /// configured region.
+    pub async fn load(profile: Option<&str>) -> Result<Aws, FleetError> {
+        let home_region =
+            brood_aws::configured_region(profile)
+                .await
+                .map_err(|e| FleetError::Invalid {
+                    field: "region".into(),
+                    message: e.to_string(),
+                })?;
+        let base = brood_aws::sdk_config(&home_region, profile).await;
+        Ok(Aws { base, home_region })
+    }
+
+    /// The configuration for one region.
+    pub fn config(&self, region: &str) -> SdkConfig {
+        brood_aws::for_region(&self.base, region)
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.config(region))
+    }
+    pub fn autoscaling(&self, region: &str) -> aws_sdk_autoscaling::Client {
+        aws_sdk_autoscaling::Client::new(&self.config(region))
+    }
+    pub fn sqs(&self, region: &str) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config(region))
+    }
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        aws_sdk_ssm::Client::new(&self.config(region))
+    }
+    /// S3 in the home region; path-style addressing when an endpoint is overridden (AWS-compatible
+    /// servers on an address, not a domain).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        brood_aws::s3_client(&self.config(&self.home_region))
+    }
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.config(&self.home_region))
+    }
+
+    /// The 12-digit account of the credentials.
+    pub async fn account(&self) -> Result<String, FleetError> {
+        let sts = aws_sdk_sts::Client::new(&self.config(&self.home_region));
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| aws_error("GetCallerIdentity", &self.home_region, "credentials", e))?;
+        out.account.ok_or_else(|| FleetError::Aws {
+            operation: "GetCallerIdentity",
+            region: self.home_region.clone(),
+            resource: "credentials".into(),
+            message: "no account in the answer".into(),
+            transient: false,
+        })
+    }
+}
+
+/// The error code of a failed call, e.g. `EntityAlreadyExists`.
+pub(crate) fn code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> Option<&str> {
+    match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    }
+}
+
+/// Codes that say "try again later".
+const TRANSIENT: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "SlowDown",
+    "RequestTimeout",
+    "PriorRequestNotComplete",
+];
+
+pub(crate) fn is_transient<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    match e {
+        SdkError::ServiceError(_) => code(e).is_some_and(|c| TRANSIENT.contains(&c)),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        _ => false,
+    }
+}
+
+/// An SDK error in brood's terms: the operation, region and resource, and what AWS said.
+pub(crate) fn aws_error<E, R>(
+    operation: &'static str,
+    region: &str,
+    resource: &str,
+    e: SdkError<E, R>,
+) -> FleetError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug,
+{
+    let transient = is_transient(&e);
+    let message = match &e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            match (err.code(), err.message()) {
+                (Some(c), Some(m)) => format!("{c}: {m}"),
+                (Some(c), None) => c.to_string(),
+                _ => format!("{}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+            }
+        }
+        other => {
+            use std::error::Error;
+            let mut text = other.to_string();
+            let mut source = other.source();
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        }
+    };
+    FleetError::Aws {
+        operation,
+        region: region.to_string(),
+        resource: resource.to_string(),
+        message,
+        transient,
+    }
+}
+
+/// Retries `call` while it fails with a transient error or one of `also` (e.g. IAM's eventual
+/// consistency right after a role is created), with growing pauses, up to about 20 seconds.
+pub(crate) async fn retry<T, F, Fut>(also: &[&str], mut call: F) -> Result<T, FleetError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FleetError>>,
+{
+    let mut pause = Duration::from_millis(250);
+    let mut waited = Duration::ZERO;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(FleetError::Aws {
+                transient,
+                ref message,
+                ..
+            }) if (transient || also.iter().any(|c| message.starts_with(c)))
+                && waited < Duration::from_secs(20) =>
+            {
+                tokio::time::sleep(pause).await;
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A tag list in a service's own type, from (key, value) pairs.
+pub(crate) fn tag_pairs(deployment: &str, run: Option<&str>) -> Vec<(String, String)> {
+    let mut tags = vec![
+        (
+            brood_aws::TAG_DEPLOYMENT.to_string(),
+            deployment.to_string(),
+        ),
+        (brood_aws::TAG_MANAGED_BY.to_string(), "brood".to_string()),
+    ];
+    if let Some(run) = run {
+        tags.push((brood_aws::TAG_RUN.to_string(), run.to_string()));
+    }
+    tags
+}

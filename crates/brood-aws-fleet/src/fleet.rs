@@ -1,0 +1,633 @@
+//! `AsgFleet`: brood's `Fleet` on EC2. Per region a launch template (the current Amazon Linux 2023
+//! AMI, the instance type, the user data that fetches the worker binary and starts `brood worker`,
+//! the instance profile, shutdown terminates, IMDSv2 only, tags with the run) and an AutoScaling
+//! group over the default VPC's subnets whose desired capacity is the region's worker count.
+//! `down` scales the group to zero; `brood cleanup` deletes it.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use brood_aws::Deployment;
+use brood_cluster::{BackendError, Fleet, FleetRequest, WorkerState, WorkerStatus};
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+
+use crate::aws::{aws_error, code, retry, tag_pairs};
+use crate::config::DeploymentConfig;
+use crate::pricing::{default_instance_type, instance_info, Arch};
+use crate::userdata::{render, WorkerBoot};
+use crate::{Aws, FleetError};
+
+/// How the fleet's instances are made.
+#[derive(Clone, Debug)]
+pub struct FleetOptions {
+    pub run_id: String,
+    /// The Linux `brood` binary the instances run.
+    pub worker_binary: PathBuf,
+    /// Default: small, of the binary's architecture.
+    pub instance_type: Option<String>,
+    /// Default: the current Amazon Linux 2023 AMI from the public SSM parameter.
+    pub ami: Option<String>,
+    pub spot: bool,
+    /// The worker's `--idle-exit`.
+    pub idle_exit: String,
+}
+
+/// The worker binary as uploaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadedBinary {
+    pub key: String,
+    pub sha256: String,
+    pub arch: Arch,
+}
+
+#[derive(Debug)]
+pub struct AsgFleet {
+    aws: Aws,
+    deployment: Deployment,
+    config: DeploymentConfig,
+    options: FleetOptions,
+    binary: OnceCell<UploadedBinary>,
+}
+
+/// The architecture of an ELF executable, from its header.
+pub fn elf_arch(head: &[u8]) -> Result<Arch, FleetError> {
+    let not_linux = || FleetError::Invalid {
+        field: "--worker-binary".into(),
+        message: "not a Linux executable (ELF): give a Linux build of brood with --worker-binary"
+            .into(),
+    };
+    if head.len() < 20 || &head[..4] != b"\x7fELF" {
+        return Err(not_linux());
+    }
+    // e_machine, little-endian, at offset 18.
+    match u16::from_le_bytes([head[18], head[19]]) {
+        0x3e => Ok(Arch::X86_64),
+        0xb7 => Ok(Arch::Arm64),
+        other => Err(FleetError::Invalid {
+            field: "--worker-binary".into(),
+            message: format!(
+                "an ELF executable for machine {other:#x}; brood's instances are x86_64 or arm64"
+            ),
+        }),
+    }
+}
+
+/// The bucket key of a binary: one per version and checksum.
+pub fn binary_key(version: &str, sha256: &str) -> String {
+    format!(
+        "{}{version}-{}/brood",
+        crate::policy::BINARY_PREFIX,
+        &sha256[..16]
+    )
+}
+
+impl AsgFleet {
+    pub fn new(
+        aws: Aws,
+        deployment: Deployment,
+        config: DeploymentConfig,
+        options: FleetOptions,
+    ) -> AsgFleet {
+        AsgFleet {
+            aws,
+            deployment,
+            config,
+            options,
+            binary: OnceCell::new(),
+        }
+    }
+
+    /// Uploads the worker binary unless this version and checksum are already in the bucket.
+    pub async fn upload_binary(&self) -> Result<&UploadedBinary, FleetError> {
+        self.binary
+            .get_or_try_init(|| async {
+                let path = &self.options.worker_binary;
+                let bytes = tokio::fs::read(path).await.map_err(|e| FleetError::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                })?;
+                let arch = elf_arch(&bytes)?;
+                let sha256 = hex(&Sha256::digest(&bytes));
+                let key = binary_key(env!("CARGO_PKG_VERSION"), &sha256);
+                let s3 = self.aws.s3();
+                let bucket = &self.config.bucket;
+                let region = &self.aws.home_region;
+                let exists = match s3.head_object().bucket(bucket).key(&key).send().await {
+                    Ok(_) => true,
+                    Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+                    Err(e) => {
+                        return Err(aws_error(
+                            "HeadObject",
+                            region,
+                            &format!("s3://{bucket}/{key}"),
+                            e,
+                        ))
+                    }
+                };
+                if !exists {
+                    let body = bytes.clone();
+                    retry(&[], || async {
+                        s3.put_object()
+                            .bucket(bucket)
+                            .key(&key)
+                            .body(body.clone().into())
+                            .send()
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| {
+                                aws_error("PutObject", region, &format!("s3://{bucket}/{key}"), e)
+                            })
+                    })
+                    .await?;
+                }
+                Ok(UploadedBinary { key, sha256, arch })
+            })
+            .await
+    }
+
+    fn instance_type(&self, arch: Arch) -> Result<String, FleetError> {
+        let t = self
+            .options
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| default_instance_type(arch).to_string());
+        if let Some((_, type_arch)) = instance_info(&t) {
+            if type_arch != arch {
+                return Err(FleetError::Invalid {
+                    field: "--instance-type".into(),
+                    message: format!(
+                        "{t} is {} but the worker binary is {}",
+                        type_arch.ami_name(),
+                        arch.ami_name()
+                    ),
+                });
+            }
+        }
+        Ok(t)
+    }
+
+    async fn ami(&self, region: &str, arch: Arch) -> Result<String, FleetError> {
+        if let Some(ami) = &self.options.ami {
+            return Ok(ami.clone());
+        }
+        let name = format!(
+            "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{}",
+            arch.ami_name()
+        );
+        let out = self
+            .aws
+            .ssm(region)
+            .get_parameter()
+            .name(&name)
+            .send()
+            .await
+            .map_err(|e| aws_error("GetParameter", region, &name, e))?;
+        out.parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| FleetError::Aws {
+                operation: "GetParameter",
+                region: region.into(),
+                resource: name,
+                message: "no AMI id in the parameter".into(),
+                transient: false,
+            })
+    }
+
+    async fn subnets(&self, region: &str) -> Result<Vec<String>, FleetError> {
+        use aws_sdk_ec2::types::Filter;
+        let vpc = crate::setup::default_vpc(&self.aws, region).await?;
+        let out = self
+            .aws
+            .ec2(region)
+            .describe_subnets()
+            .filters(Filter::builder().name("vpc-id").values(vpc).build())
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeSubnets", region, "default VPC subnets", e))?;
+        let subnets: Vec<String> = out
+            .subnets()
+            .iter()
+            .filter_map(|s| s.subnet_id.clone())
+            .collect();
+        if subnets.is_empty() {
+            return Err(FleetError::Aws {
+                operation: "DescribeSubnets",
+                region: region.into(),
+                resource: "default VPC".into(),
+                message: "the default VPC has no subnets".into(),
+                transient: false,
+            });
+        }
+        Ok(subnets)
+    }
+
+    /// Creates the region's launch template, or a new default version of it for this run.
+    async fn launch_template(&self, request: &FleetRequest) -> Result<String, FleetError> {
+        use aws_sdk_ec2::types::{
+            LaunchTemplateHttpTokensState, LaunchTemplateIamInstanceProfileSpecificationRequest,
+            LaunchTemplateInstanceMarketOptionsRequest,
+            LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest,
+            MarketType, RequestLaunchTemplateData, ResourceType, ShutdownBehavior, Tag,
+            TagSpecification,
+        };
+        let region = &request.region;
+        let binary = self.upload_binary().await?;
+        let instance_type = self.instance_type(binary.arch)?;
+        let ami = self.ami(region, binary.arch).await?;
+        let (group_id, _) =
+            crate::setup::ensure_security_group(&self.aws, &self.deployment, region).await?;
+        let user_data = render(&WorkerBoot {
+            deployment: self.deployment.name.clone(),
+            home_region: self.deployment.home_region.clone(),
+            region: region.clone(),
+            bucket: self.config.bucket.clone(),
+            binary_key: binary.key.clone(),
+            sha256: binary.sha256.clone(),
+            queue: request.jobs.0.clone(),
+            controller_queue: request.controller.0.clone(),
+            controller_key: request.controller_key.clone(),
+            idle_exit: self.options.idle_exit.clone(),
+        })?;
+        let tags: Vec<Tag> = tag_pairs(&self.deployment.name, Some(&self.options.run_id))
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        let per_instance = |kind: ResourceType| {
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(kind)
+                .set_tags(Some(tags.clone()))
+                .build()
+        };
+        let mut data = RequestLaunchTemplateData::builder()
+            .image_id(ami)
+            .instance_type(instance_type.as_str().into())
+            .user_data(base64::engine::general_purpose::STANDARD.encode(user_data))
+            .iam_instance_profile(
+                LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                    .name(self.deployment.worker_role())
+                    .build(),
+            )
+            .instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate)
+            .security_group_ids(group_id)
+            .metadata_options(
+                LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                    .http_tokens(LaunchTemplateHttpTokensState::Required)
+                    .build(),
+            )
+            .tag_specifications(per_instance(ResourceType::Instance))
+            .tag_specifications(per_instance(ResourceType::Volume));
+        if self.options.spot {
+            data = data.instance_market_options(
+                LaunchTemplateInstanceMarketOptionsRequest::builder()
+                    .market_type(MarketType::Spot)
+                    .build(),
+            );
+        }
+        let data = data.build();
+        let ec2 = self.aws.ec2(region);
+        let name = self.deployment.launch_template();
+        let existing = ec2
+            .describe_launch_templates()
+            .launch_template_names(&name)
+            .send()
+            .await;
+        let existing_id = match existing {
+            Ok(out) => out
+                .launch_templates()
+                .first()
+                .and_then(|t| t.launch_template_id.clone()),
+            Err(e) if matches!(code(&e), Some(c) if c.contains("NotFound")) => None,
+            Err(e) => return Err(aws_error("DescribeLaunchTemplates", region, &name, e)),
+        };
+        // One template per region, made anew for each run (the group, at zero between runs, is
+        // pointed at the new one right after): no versions pile up, and the template's tags name
+        // the run. A deployment runs one run at a time per region; parallel runs use separate
+        // deployments.
+        if let Some(old) = existing_id {
+            match ec2
+                .delete_launch_template()
+                .launch_template_id(&old)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if matches!(code(&e), Some(c) if c.contains("NotFound")) => {}
+                Err(e) => return Err(aws_error("DeleteLaunchTemplate", region, &name, e)),
+            }
+        }
+        let out = retry(&["InvalidParameterValue"], || async {
+            ec2.create_launch_template()
+                .launch_template_name(&name)
+                .version_description(format!("run {}", self.options.run_id))
+                .launch_template_data(data.clone())
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::LaunchTemplate)
+                        .set_tags(Some(tags.clone()))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateLaunchTemplate", region, &name, e))
+        })
+        .await?;
+        let id = out
+            .launch_template
+            .and_then(|t| t.launch_template_id)
+            .unwrap_or_default();
+        Ok(id)
+    }
+
+    /// Creates or updates the region's group at `desired` instances; returns its ARN.
+    async fn group(
+        &self,
+        region: &str,
+        template_id: &str,
+        desired: u32,
+    ) -> Result<String, FleetError> {
+        use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
+        let asg = self.aws.autoscaling(region);
+        let name = self.deployment.group();
+        let subnets = self.subnets(region).await?.join(",");
+        let template = LaunchTemplateSpecification::builder()
+            .launch_template_id(template_id)
+            .version("$Default")
+            .build();
+        let desired = i32::try_from(desired).unwrap_or(i32::MAX);
+        let exists = !self.describe_groups(region).await?.is_empty();
+        if exists {
+            asg.update_auto_scaling_group()
+                .auto_scaling_group_name(&name)
+                .launch_template(template)
+                .vpc_zone_identifier(&subnets)
+                .min_size(0)
+                .max_size(desired)
+                .desired_capacity(desired)
+                .send()
+                .await
+                .map_err(|e| aws_error("UpdateAutoScalingGroup", region, &name, e))?;
+            let tags = tag_pairs(&self.deployment.name, Some(&self.options.run_id))
+                .into_iter()
+                .map(|(k, v)| {
+                    Tag::builder()
+                        .resource_id(&name)
+                        .resource_type("auto-scaling-group")
+                        .key(k)
+                        .value(v)
+                        .propagate_at_launch(true)
+                        .build()
+                })
+                .collect();
+            asg.create_or_update_tags()
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| aws_error("CreateOrUpdateTags", region, &name, e))?;
+        } else {
+            let tags: Vec<Tag> = tag_pairs(&self.deployment.name, Some(&self.options.run_id))
+                .into_iter()
+                .map(|(k, v)| {
+                    Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .propagate_at_launch(true)
+                        .build()
+                })
+                .collect();
+            // A new instance profile may take a few seconds to be usable by AutoScaling.
+            retry(&["ValidationError"], || async {
+                asg.create_auto_scaling_group()
+                    .auto_scaling_group_name(&name)
+                    .launch_template(template.clone())
+                    .vpc_zone_identifier(&subnets)
+                    .min_size(0)
+                    .max_size(desired)
+                    .desired_capacity(desired)
+                    .set_tags(Some(tags.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws_error("CreateAutoScalingGroup", region, &name, e))
+            })
+            .await?;
+        }
+        self.describe_groups(region)
+            .await?
+            .into_iter()
+            .next()
+            .and_then(|g| g.auto_scaling_group_arn)
+            .ok_or_else(|| FleetError::Aws {
+                operation: "DescribeAutoScalingGroups",
+                region: region.into(),
+                resource: name,
+                message: "the group vanished right after it was made".into(),
+                transient: true,
+            })
+    }
+
+    async fn describe_groups(
+        &self,
+        region: &str,
+    ) -> Result<Vec<aws_sdk_autoscaling::types::AutoScalingGroup>, FleetError> {
+        let name = self.deployment.group();
+        let out = self
+            .aws
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(&name)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeAutoScalingGroups", region, &name, e))?;
+        Ok(out.auto_scaling_groups.unwrap_or_default())
+    }
+
+    async fn statuses(&self, region: &str) -> Result<Vec<WorkerStatus>, FleetError> {
+        use aws_sdk_autoscaling::types::LifecycleState;
+        let mut out = Vec::new();
+        for group in self.describe_groups(region).await? {
+            for i in group.instances() {
+                let state = match i.lifecycle_state() {
+                    Some(LifecycleState::InService) => WorkerState::Running,
+                    Some(LifecycleState::Terminated) | Some(LifecycleState::Terminating) => {
+                        WorkerState::Exited { code: None }
+                    }
+                    _ => WorkerState::Starting,
+                };
+                out.push(WorkerStatus {
+                    region: region.to_string(),
+                    id: i.instance_id().unwrap_or_default().to_string(),
+                    state,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn scale(&self, region: &str, desired: i32) -> Result<(), FleetError> {
+        let name = self.deployment.group();
+        if self.describe_groups(region).await?.is_empty() {
+            return Ok(());
+        }
+        self.aws
+            .autoscaling(region)
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(&name)
+            .min_size(0)
+            .desired_capacity(desired)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("UpdateAutoScalingGroup", region, &name, e))
+    }
+
+    async fn up_region(&self, request: &FleetRequest) -> Result<Vec<WorkerStatus>, FleetError> {
+        if !self.config.regions.contains(&request.region) {
+            return Err(FleetError::Deployment {
+                deployment: self.deployment.name.clone(),
+                message: format!(
+                    "region {} is not set up (brood aws setup --regions {})",
+                    request.region, request.region
+                ),
+            });
+        }
+        let template = self.launch_template(request).await?;
+        let arn = self
+            .group(&request.region, &template, request.workers)
+            .await?;
+        // The workers may leave their own group when idle: the policy names the group's ARN.
+        let mut groups =
+            crate::setup::group_arns(&self.aws, &self.deployment, &self.config).await?;
+        if !groups.contains(&arn) {
+            groups.push(arn);
+        }
+        crate::setup::put_worker_policy(&self.aws, &self.deployment, &self.config, groups).await?;
+        self.statuses(&request.region).await
+    }
+}
+
+#[async_trait]
+impl Fleet for AsgFleet {
+    async fn up(&self, request: &FleetRequest) -> Result<Vec<WorkerStatus>, BackendError> {
+        Ok(self.up_region(request).await?)
+    }
+
+    async fn status(&self, region: &str) -> Result<Vec<WorkerStatus>, BackendError> {
+        Ok(self.statuses(region).await?)
+    }
+
+    async fn down(&self, region: &str) -> Result<(), BackendError> {
+        Ok(self.scale(region, 0).await?)
+    }
+}
+
+/// The user data of the region's launch template as it stands (its default version), read back
+/// from EC2; `None` when the deployment has no template there.
+pub async fn user_data(
+    aws: &Aws,
+    deployment: &str,
+    region: &str,
+) -> Result<Option<String>, FleetError> {
+    let name = named(deployment).launch_template();
+    let out = aws
+        .ec2(region)
+        .describe_launch_template_versions()
+        .launch_template_name(&name)
+        .versions("$Default")
+        .send()
+        .await;
+    let out = match out {
+        Ok(o) => o,
+        Err(e) if matches!(code(&e), Some(c) if c.contains("NotFound")) => return Ok(None),
+        Err(e) => {
+            return Err(aws_error(
+                "DescribeLaunchTemplateVersions",
+                region,
+                &name,
+                e,
+            ))
+        }
+    };
+    let Some(encoded) = out
+        .launch_template_versions()
+        .first()
+        .and_then(|v| v.launch_template_data())
+        .and_then(|d| d.user_data())
+    else {
+        return Ok(None);
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|e| FleetError::Invalid {
+            field: format!("user data of {name} in {region}"),
+            message: e.to_string(),
+        })?;
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The desired capacity of the deployment's group in a region; `None` without a group.
+pub async fn desired_capacity(
+    aws: &Aws,
+    deployment: &str,
+    region: &str,
+) -> Result<Option<i32>, FleetError> {
+    let name = named(deployment).group();
+    let out = aws
+        .autoscaling(region)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(&name)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeAutoScalingGroups", region, &name, e))?;
+    Ok(out
+        .auto_scaling_groups()
+        .first()
+        .and_then(|g| g.desired_capacity()))
+}
+
+/// A deployment known only by name: enough for the names that do not involve the account.
+fn named(deployment: &str) -> Deployment {
+    Deployment {
+        name: deployment.to_string(),
+        home_region: String::new(),
+        account: String::new(),
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn elf(machine: u16) -> Vec<u8> {
+        let mut h = b"\x7fELF\x02\x01\x01".to_vec();
+        h.resize(18, 0);
+        h.extend_from_slice(&machine.to_le_bytes());
+        h.resize(64, 0);
+        h
+    }
+
+    #[test]
+    fn the_binary_architecture_comes_from_its_elf_header() {
+        assert_eq!(elf_arch(&elf(0x3e)).unwrap(), Arch::X86_64);
+        assert_eq!(elf_arch(&elf(0xb7)).unwrap(), Arch::Arm64);
+        let e = elf_arch(b"\xcf\xfa\xed\xfe mach-o")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--worker-binary") && e.contains("Linux"), "{e}");
+        assert!(elf_arch(&elf(0x28))
+            .unwrap_err()
+            .to_string()
+            .contains("0x28"));
+    }
+
+    #[test]
+    fn binaries_are_keyed_by_version_and_checksum() {
+        let k = binary_key("0.1.0", &"ab".repeat(32));
+        assert_eq!(k, "bin/0.1.0-abababababababab/brood");
+    }
+}

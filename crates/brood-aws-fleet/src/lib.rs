@@ -1,0 +1,29 @@
+//! brood's AWS control plane: `brood aws setup` (bucket, role, queues, security groups), the
+//! `AsgFleet` that runs workers in AutoScaling groups from per-region launch templates, the
+//! sizing of fleets from the load, the cost preview, the target allow-list, and `brood cleanup`.
+//!
+//! Invariant: this is the only crate that uses the EC2, AutoScaling, IAM and SSM SDKs; the engine,
+//! the worker's hot path and the data plane (`brood-aws`) never depend on it. Every resource it
+//! creates carries the deployment's tags from its create call, so a failure half-way leaves only
+//! resources that `cleanup` finds.
+
+mod aws;
+pub mod cleanup;
+pub mod config;
+mod error;
+pub mod fleet;
+pub mod leave;
+pub mod policy;
+pub mod pricing;
+pub mod setup;
+pub mod sizing;
+pub mod userdata;
+
+pub use aws::Aws;
+pub use cleanup::{cleanup, CleanupOptions, CleanupReport};
+pub use config::{plan_targets, DeploymentConfig};
+pub use error::FleetError;
+pub use fleet::{AsgFleet, FleetOptions};
+pub use pricing::{Arch, CostPreview, PriceTable};
+pub use setup::{setup, SetupOptions, SetupReport};
+pub use sizing::{size_regions, Load, SizingRules};

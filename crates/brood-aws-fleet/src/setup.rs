@@ -1,0 +1,645 @@
+//! `brood aws setup`: creates, or finds, everything a deployment needs, idempotently: the bucket
+//! (tagged, private, with a lifecycle rule expiring `runs/`), the workers' role and instance
+//! profile with their least-privilege policy, and per region the jobs queue with its dead-letter
+//! queue and an egress-only security group. The settings, with the allow-list, go into the bucket.
+
+use std::time::{Duration, Instant};
+
+use brood_aws::Deployment;
+use futures::future::try_join_all;
+
+use crate::aws::{aws_error, code, retry, tag_pairs};
+use crate::config::{normalize_allowed, DeploymentConfig};
+use crate::policy::{trust_policy, worker_policy, PolicyScope, RESULTS_PREFIX, SPILL_PREFIX};
+use crate::{Aws, FleetError};
+
+/// Run data expires after this many days unless set.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Messages a worker could not process go to the dead-letter queue after this many receipts.
+const MAX_RECEIVES: u32 = 5;
+/// IAM paths keep brood's roles and profiles apart for listing.
+pub(crate) const IAM_PATH: &str = "/brood/";
+
+#[derive(Clone, Debug, Default)]
+pub struct SetupOptions {
+    /// `default` unless named.
+    pub deployment: String,
+    pub regions: Vec<String>,
+    pub bucket: Option<String>,
+    pub allow_targets: Vec<String>,
+    pub retention_days: Option<u32>,
+}
+
+/// What setup did.
+#[derive(Clone, Debug)]
+pub struct SetupReport {
+    pub deployment: Deployment,
+    pub config: DeploymentConfig,
+    /// `created …` or `found …`, one line per resource.
+    pub lines: Vec<String>,
+    pub elapsed: Duration,
+}
+
+/// Checks a deployment name: lowercase letters, digits and `-`, up to 20 characters.
+pub fn check_deployment_name(name: &str) -> Result<(), FleetError> {
+    let ok = !name.is_empty()
+        && name.len() <= 20
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if ok {
+        Ok(())
+    } else {
+        Err(FleetError::Invalid {
+            field: "--deployment".into(),
+            message: format!("{name:?}: use 1 to 20 lowercase letters, digits and inner `-`"),
+        })
+    }
+}
+
+/// Checks a region name such as `eu-west-1`.
+pub fn check_region(region: &str) -> Result<(), FleetError> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err(FleetError::Invalid {
+            field: "--regions".into(),
+            message: format!("{region:?} is not an AWS region name such as eu-west-1"),
+        })
+    }
+}
+
+pub async fn setup(aws: &Aws, options: &SetupOptions) -> Result<SetupReport, FleetError> {
+    let started = Instant::now();
+    let name = if options.deployment.is_empty() {
+        "default"
+    } else {
+        &options.deployment
+    };
+    check_deployment_name(name)?;
+    for r in &options.regions {
+        check_region(r)?;
+    }
+    let allowed = options
+        .allow_targets
+        .iter()
+        .map(|a| normalize_allowed(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let deployment = Deployment {
+        name: name.to_string(),
+        home_region: aws.home_region.clone(),
+        account: aws.account().await?,
+    };
+    let bucket = options
+        .bucket
+        .clone()
+        .unwrap_or_else(|| deployment.default_bucket());
+    let mut lines = Vec::new();
+    lines.push(ensure_bucket(aws, &deployment, &bucket).await?);
+    let mut config = read_config(aws, &bucket)
+        .await?
+        .unwrap_or_else(|| DeploymentConfig {
+            deployment: deployment.name.clone(),
+            home_region: deployment.home_region.clone(),
+            bucket: bucket.clone(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            ..Default::default()
+        });
+    if config.deployment != deployment.name || config.home_region != deployment.home_region {
+        return Err(FleetError::Deployment {
+            deployment: deployment.name.clone(),
+            message: format!(
+                "bucket {bucket} belongs to deployment {} homed in {}",
+                config.deployment, config.home_region
+            ),
+        });
+    }
+    config.regions.extend(options.regions.iter().cloned());
+    config.allowed_targets.extend(allowed);
+    if let Some(days) = options.retention_days {
+        if days == 0 {
+            return Err(FleetError::Invalid {
+                field: "--retention-days".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        config.retention_days = days;
+    }
+    lines.push(ensure_lifecycle(aws, &bucket, config.retention_days).await?);
+    let regional = try_join_all(
+        config
+            .regions
+            .iter()
+            .map(|r| ensure_region(aws, &deployment, r)),
+    )
+    .await?;
+    lines.extend(regional.into_iter().flatten());
+    lines.extend(ensure_role(aws, &deployment).await?);
+    let groups = group_arns(aws, &deployment, &config).await?;
+    put_worker_policy(aws, &deployment, &config, groups).await?;
+    lines.push(format!(
+        "policy {} (least privilege)",
+        deployment.worker_role()
+    ));
+    write_config(aws, &config).await?;
+    lines.push(format!("settings s3://{bucket}/{}", Deployment::CONFIG_KEY));
+    Ok(SetupReport {
+        deployment,
+        config,
+        lines,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// The deployment's settings from its bucket; `None` when the bucket has none yet.
+pub async fn read_config(aws: &Aws, bucket: &str) -> Result<Option<DeploymentConfig>, FleetError> {
+    let s3 = aws.s3();
+    let key = Deployment::CONFIG_KEY;
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let bytes = out.body.collect().await.map_err(|e| FleetError::Aws {
+                operation: "GetObject",
+                region: aws.home_region.clone(),
+                resource: format!("s3://{bucket}/{key}"),
+                message: e.to_string(),
+                transient: true,
+            })?;
+            DeploymentConfig::from_json(&bytes.into_bytes(), &format!("s3://{bucket}/{key}"))
+                .map(Some)
+        }
+        Err(e) if matches!(code(&e), Some("NoSuchKey") | Some("NoSuchBucket")) => Ok(None),
+        Err(e) => Err(aws_error(
+            "GetObject",
+            &aws.home_region,
+            &format!("s3://{bucket}/{key}"),
+            e,
+        )),
+    }
+}
+
+async fn write_config(aws: &Aws, config: &DeploymentConfig) -> Result<(), FleetError> {
+    let key = Deployment::CONFIG_KEY;
+    retry(&[], || async {
+        aws.s3()
+            .put_object()
+            .bucket(&config.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(config.to_json().into())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                aws_error(
+                    "PutObject",
+                    &aws.home_region,
+                    &format!("s3://{}/{key}", config.bucket),
+                    e,
+                )
+            })
+    })
+    .await
+}
+
+async fn ensure_bucket(aws: &Aws, d: &Deployment, bucket: &str) -> Result<String, FleetError> {
+    use aws_sdk_s3::types::{
+        BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration, Tag,
+        Tagging,
+    };
+    let s3 = aws.s3();
+    let region = &aws.home_region;
+    let res = format!("bucket {bucket}");
+    let found = match s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => true,
+        Err(e) if matches!(code(&e), Some("NotFound") | Some("NoSuchBucket")) => false,
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+        Err(e) => return Err(aws_error("HeadBucket", region, &res, e)),
+    };
+    if !found {
+        let mut create = s3.create_bucket().bucket(bucket);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                    .build(),
+            );
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(e) if code(&e) == Some("BucketAlreadyOwnedByYou") => {}
+            Err(e) => return Err(aws_error("CreateBucket", region, &res, e)),
+        }
+    }
+    let tags = tag_pairs(&d.name, None)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid_build("bucket tags", e))?;
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(tags))
+        .build()
+        .map_err(|e| invalid_build("bucket tags", e))?;
+    s3.put_bucket_tagging()
+        .bucket(bucket)
+        .tagging(tagging)
+        .send()
+        .await
+        .map_err(|e| aws_error("PutBucketTagging", region, &res, e))?;
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| aws_error("PutPublicAccessBlock", region, &res, e))?;
+    Ok(format!(
+        "{} bucket {bucket} in {region}",
+        if found { "found" } else { "created" }
+    ))
+}
+
+async fn ensure_lifecycle(aws: &Aws, bucket: &str, days: u32) -> Result<String, FleetError> {
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+        LifecycleRuleFilter,
+    };
+    let rule = |id: &str, prefix: &str, days: u32| {
+        LifecycleRule::builder()
+            .id(id)
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+            .expiration(LifecycleExpiration::builder().days(days as i32).build())
+            .build()
+            .map_err(|e| invalid_build("lifecycle rule", e))
+    };
+    // Spilled message bodies outlive no message: SQS keeps one 14 days at most.
+    let config = BucketLifecycleConfiguration::builder()
+        .rules(rule("brood-expire-runs", RESULTS_PREFIX, days)?)
+        .rules(rule("brood-expire-spilled-messages", SPILL_PREFIX, 14)?)
+        .build()
+        .map_err(|e| invalid_build("lifecycle rule", e))?;
+    aws.s3()
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .map_err(|e| {
+            aws_error(
+                "PutBucketLifecycleConfiguration",
+                &aws.home_region,
+                &format!("bucket {bucket}"),
+                e,
+            )
+        })?;
+    Ok(format!(
+        "lifecycle: {RESULTS_PREFIX} expires after {days} days"
+    ))
+}
+
+fn invalid_build(what: &str, e: impl std::fmt::Display) -> FleetError {
+    FleetError::Invalid {
+        field: what.into(),
+        message: e.to_string(),
+    }
+}
+
+/// The jobs queue with its dead-letter queue, and the security group, of one region.
+async fn ensure_region(aws: &Aws, d: &Deployment, region: &str) -> Result<Vec<String>, FleetError> {
+    let (queues, group) = tokio::join!(
+        ensure_queues(aws, d, region),
+        ensure_security_group(aws, d, region)
+    );
+    Ok(vec![queues?, group?.1])
+}
+
+async fn ensure_queues(aws: &Aws, d: &Deployment, region: &str) -> Result<String, FleetError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws.sqs(region);
+    let tags = tag_pairs(&d.name, None);
+    let dlq_name = d.jobs_dead_letter_queue();
+    let mut create = sqs
+        .create_queue()
+        .queue_name(&dlq_name)
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600");
+    for (k, v) in &tags {
+        create = create.tags(k, v);
+    }
+    let dlq = create
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateQueue", region, &dlq_name, e))?;
+    let dlq_url = dlq.queue_url.unwrap_or_default();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| aws_error("GetQueueAttributes", region, &dlq_name, e))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .unwrap_or_default();
+    let redrive = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVES.to_string()});
+    let jobs = d.jobs_queue();
+    let mut create = sqs
+        .create_queue()
+        .queue_name(&jobs)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string());
+    for (k, v) in &tags {
+        create = create.tags(k, v);
+    }
+    match create.send().await {
+        Ok(_) => {}
+        // An existing queue with other attributes: set ours.
+        Err(e)
+            if matches!(
+                code(&e),
+                Some("QueueAlreadyExists") | Some("QueueNameExists")
+            ) =>
+        {
+            let url = sqs
+                .get_queue_url()
+                .queue_name(&jobs)
+                .send()
+                .await
+                .map_err(|e| aws_error("GetQueueUrl", region, &jobs, e))?
+                .queue_url
+                .unwrap_or_default();
+            sqs.set_queue_attributes()
+                .queue_url(url)
+                .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+                .send()
+                .await
+                .map_err(|e| aws_error("SetQueueAttributes", region, &jobs, e))?;
+        }
+        Err(e) => return Err(aws_error("CreateQueue", region, &jobs, e)),
+    }
+    Ok(format!("queues {jobs} and {dlq_name} in {region}"))
+}
+
+/// The default VPC of a region.
+pub(crate) async fn default_vpc(aws: &Aws, region: &str) -> Result<String, FleetError> {
+    use aws_sdk_ec2::types::Filter;
+    let out = aws
+        .ec2(region)
+        .describe_vpcs()
+        .filters(Filter::builder().name("isDefault").values("true").build())
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeVpcs", region, "default VPC", e))?;
+    out.vpcs()
+        .first()
+        .and_then(|v| v.vpc_id.clone())
+        .ok_or_else(|| FleetError::Aws {
+            operation: "DescribeVpcs",
+            region: region.into(),
+            resource: "default VPC".into(),
+            message: "the region has no default VPC (create one with `aws ec2 create-default-vpc`)"
+                .into(),
+            transient: false,
+        })
+}
+
+/// The egress-only security group of a region: (group id, report line).
+pub(crate) async fn ensure_security_group(
+    aws: &Aws,
+    d: &Deployment,
+    region: &str,
+) -> Result<(String, String), FleetError> {
+    use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+    let ec2 = aws.ec2(region);
+    let vpc = default_vpc(aws, region).await?;
+    let name = d.security_group();
+    let found = ec2
+        .describe_security_groups()
+        .filters(Filter::builder().name("group-name").values(&name).build())
+        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeSecurityGroups", region, &name, e))?;
+    if let Some(id) = found
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id.clone())
+    {
+        return Ok((
+            id.clone(),
+            format!("found security group {name} ({id}) in {region}"),
+        ));
+    }
+    let tags = TagSpecification::builder()
+        .resource_type(ResourceType::SecurityGroup)
+        .set_tags(Some(
+            tag_pairs(&d.name, None)
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build();
+    // A new group allows no inbound traffic and all outbound: workers only connect out.
+    let created = ec2
+        .create_security_group()
+        .group_name(&name)
+        .description("brood workers: outbound only")
+        .vpc_id(&vpc)
+        .tag_specifications(tags)
+        .send()
+        .await
+        .map_err(|e| aws_error("CreateSecurityGroup", region, &name, e))?;
+    let id = created.group_id.unwrap_or_default();
+    Ok((
+        id.clone(),
+        format!("created security group {name} ({id}) in {region}"),
+    ))
+}
+
+/// The role and instance profile of the workers (same name).
+async fn ensure_role(aws: &Aws, d: &Deployment) -> Result<Vec<String>, FleetError> {
+    use aws_sdk_iam::types::Tag;
+    let iam = aws.iam();
+    let name = d.worker_role();
+    let region = "global";
+    let tags = || {
+        tag_pairs(&d.name, None)
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| invalid_build("IAM tags", e))
+    };
+    let mut lines = Vec::new();
+    match iam
+        .create_role()
+        .role_name(&name)
+        .path(IAM_PATH)
+        .description("brood workers: only this deployment's queues, bucket prefixes and groups")
+        .assume_role_policy_document(trust_policy().to_string())
+        .set_tags(Some(tags()?))
+        .send()
+        .await
+    {
+        Ok(_) => lines.push(format!("created role {name}")),
+        Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+            lines.push(format!("found role {name}"))
+        }
+        Err(e) => return Err(aws_error("CreateRole", region, &format!("role {name}"), e)),
+    }
+    match iam
+        .create_instance_profile()
+        .instance_profile_name(&name)
+        .path(IAM_PATH)
+        .set_tags(Some(tags()?))
+        .send()
+        .await
+    {
+        Ok(_) => lines.push(format!("created instance profile {name}")),
+        Err(e) if code(&e) == Some("EntityAlreadyExists") => {
+            lines.push(format!("found instance profile {name}"))
+        }
+        Err(e) => {
+            return Err(aws_error(
+                "CreateInstanceProfile",
+                region,
+                &format!("instance profile {name}"),
+                e,
+            ))
+        }
+    }
+    let profile = iam
+        .get_instance_profile()
+        .instance_profile_name(&name)
+        .send()
+        .await
+        .map_err(|e| {
+            aws_error(
+                "GetInstanceProfile",
+                region,
+                &format!("instance profile {name}"),
+                e,
+            )
+        })?;
+    let has_role = profile
+        .instance_profile()
+        .is_some_and(|p| p.roles().iter().any(|r| r.role_name() == name));
+    if !has_role {
+        match iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(&name)
+            .role_name(&name)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if code(&e) == Some("LimitExceeded") => {}
+            Err(e) => {
+                return Err(aws_error(
+                    "AddRoleToInstanceProfile",
+                    region,
+                    &format!("instance profile {name}"),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(lines)
+}
+
+/// The ARNs of the deployment's groups that exist now, in the configured regions.
+pub(crate) async fn group_arns(
+    aws: &Aws,
+    d: &Deployment,
+    config: &DeploymentConfig,
+) -> Result<Vec<String>, FleetError> {
+    let lookups = config.regions.iter().map(|region| async move {
+        let out = aws
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(d.group())
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeAutoScalingGroups", region, &d.group(), e))?;
+        Ok::<_, FleetError>(
+            out.auto_scaling_groups()
+                .iter()
+                .filter_map(|g| g.auto_scaling_group_arn.clone())
+                .collect::<Vec<_>>(),
+        )
+    });
+    Ok(try_join_all(lookups).await?.into_iter().flatten().collect())
+}
+
+/// Writes the workers' inline policy, scoped to the deployment as it is now.
+pub(crate) async fn put_worker_policy(
+    aws: &Aws,
+    d: &Deployment,
+    config: &DeploymentConfig,
+    groups: Vec<String>,
+) -> Result<(), FleetError> {
+    let scope = PolicyScope {
+        deployment: d.clone(),
+        bucket: config.bucket.clone(),
+        regions: config.regions.iter().cloned().collect(),
+        groups,
+    };
+    let policy = worker_policy(&scope);
+    crate::policy::check_least_privilege(&policy, &scope).map_err(|m| FleetError::Invalid {
+        field: "worker policy".into(),
+        message: m,
+    })?;
+    let name = d.worker_role();
+    retry(&["NoSuchEntity"], || async {
+        aws.iam()
+            .put_role_policy()
+            .role_name(&name)
+            .policy_name(&name)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("PutRolePolicy", "global", &format!("role {name}"), e))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_and_region_names_are_checked() {
+        check_deployment_name("team-a").unwrap();
+        for bad in ["", "Team", "a_b", "-a", "a-", "x".repeat(21).as_str()] {
+            let e = check_deployment_name(bad).unwrap_err().to_string();
+            assert!(e.contains("--deployment"), "{bad}: {e}");
+        }
+        check_region("ap-south-1").unwrap();
+        check_region("us-gov-west-1").unwrap();
+        for bad in ["useast1", "us-east", "US-EAST-1", "us-east-x"] {
+            assert!(
+                check_region(bad)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("--regions"),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,541 @@
+//! The control plane against an AWS-compatible server (moto, started by `scripts/test.sh`, which
+//! exports `AWS_ENDPOINT_URL`): setup twice, a fleet in two regions, scale to zero, cleanup twice,
+//! and an idle worker leaving its group through the instance metadata service.
+//!
+//! Each test uses its own deployment name, so tests running at once do not see each other's
+//! resources (cleanup and every check filter by the deployment's tag).
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::time::Duration;
+
+use base64::Engine as _;
+use brood_aws_fleet::policy::{check_least_privilege, PolicyScope};
+use brood_aws_fleet::{cleanup, setup, AsgFleet, Aws, CleanupOptions, FleetOptions, SetupOptions};
+use brood_cluster::{Fleet, FleetRequest, QueueName};
+
+const TAG: &str = "brood:deployment";
+
+async fn aws() -> Aws {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    assert!(
+        endpoint.starts_with("http://127.0.0.1"),
+        "these tests need the AWS-compatible test server: run them with scripts/test.sh, which \
+         starts moto and exports AWS_ENDPOINT_URL (got {endpoint:?})"
+    );
+    Aws::load(None)
+        .await
+        .expect("loading the AWS configuration")
+}
+
+fn options(deployment: &str, regions: &[&str]) -> SetupOptions {
+    SetupOptions {
+        deployment: deployment.into(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        allow_targets: vec!["127.0.0.1".into()],
+        retention_days: Some(7),
+        ..Default::default()
+    }
+}
+
+/// A small file that looks like an x86_64 Linux executable.
+fn fake_binary(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut head = b"\x7fELF\x02\x01\x01".to_vec();
+    head.resize(18, 0);
+    head.extend_from_slice(&0x3eu16.to_le_bytes());
+    head.resize(4096, 7);
+    let path = dir.join("brood");
+    std::fs::write(&path, head).unwrap();
+    path
+}
+
+fn has_tag<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>, deployment: &str) -> bool {
+    tags.into_iter().any(|(k, v)| k == TAG && v == deployment)
+}
+
+/// Everything tagged with the deployment, per kind, with each service's own describe call.
+async fn tagged(aws: &Aws, deployment: &str, regions: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for region in regions {
+        let asg = aws.autoscaling(region);
+        for g in asg
+            .describe_auto_scaling_groups()
+            .send()
+            .await
+            .unwrap()
+            .auto_scaling_groups()
+        {
+            if has_tag(
+                g.tags()
+                    .iter()
+                    .map(|t| (t.key().unwrap_or(""), t.value().unwrap_or(""))),
+                deployment,
+            ) {
+                found.push(format!(
+                    "group {:?} in {region}",
+                    g.auto_scaling_group_name()
+                ));
+            }
+        }
+        let ec2 = aws.ec2(region);
+        let filter = aws_sdk_ec2::types::Filter::builder()
+            .name(format!("tag:{TAG}"))
+            .values(deployment)
+            .build();
+        let lts = ec2
+            .describe_launch_templates()
+            .filters(filter.clone())
+            .send()
+            .await
+            .unwrap();
+        for t in lts.launch_templates() {
+            found.push(format!(
+                "launch template {:?} in {region}",
+                t.launch_template_name()
+            ));
+        }
+        let sgs = ec2
+            .describe_security_groups()
+            .filters(filter.clone())
+            .send()
+            .await
+            .unwrap();
+        for g in sgs.security_groups() {
+            found.push(format!("security group {:?} in {region}", g.group_name()));
+        }
+        let instances = ec2
+            .describe_instances()
+            .filters(filter)
+            .send()
+            .await
+            .unwrap();
+        for r in instances.reservations() {
+            for i in r.instances() {
+                let terminated = i
+                    .state()
+                    .and_then(|s| s.name())
+                    .is_some_and(|n| *n == aws_sdk_ec2::types::InstanceStateName::Terminated);
+                if !terminated {
+                    found.push(format!("instance {:?} in {region}", i.instance_id()));
+                }
+            }
+        }
+        let sqs = aws.sqs(region);
+        let queues = sqs
+            .list_queues()
+            .queue_name_prefix(format!("brood-{deployment}-"))
+            .send()
+            .await
+            .unwrap();
+        for q in queues.queue_urls() {
+            found.push(format!("queue {q}"));
+        }
+    }
+    let iam = aws.iam();
+    for r in iam.list_roles().send().await.unwrap().roles() {
+        let tags = iam
+            .list_role_tags()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
+        if has_tag(tags.tags().iter().map(|t| (t.key(), t.value())), deployment) {
+            found.push(format!("role {}", r.role_name()));
+        }
+    }
+    for p in iam
+        .list_instance_profiles()
+        .send()
+        .await
+        .unwrap()
+        .instance_profiles()
+    {
+        if p.instance_profile_name()
+            .contains(&format!("brood-{deployment}-"))
+        {
+            found.push(format!("instance profile {}", p.instance_profile_name()));
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn setup_is_idempotent_and_tags_what_it_makes() {
+    let aws = aws().await;
+    let d = "setup-twice";
+    let regions = ["us-east-1", "eu-west-1"];
+    let first = setup(&aws, &options(d, &regions)).await.unwrap();
+    assert!(
+        first.lines.iter().any(|l| l.starts_with("created role")),
+        "{:?}",
+        first.lines
+    );
+    let second = setup(&aws, &options(d, &regions)).await.unwrap();
+    assert!(
+        second.lines.iter().all(|l| !l.starts_with("created")),
+        "a second setup created something: {:?}",
+        second.lines
+    );
+    assert_eq!(first.config, second.config);
+    assert_eq!(second.config.retention_days, 7);
+    assert!(second.config.allowed_targets.contains("127.0.0.1"));
+
+    // The bucket: tagged, with the lifecycle rule, and the settings in it.
+    let s3 = aws.s3();
+    let bucket = &second.config.bucket;
+    assert_eq!(bucket, &second.deployment.default_bucket());
+    let tags = s3.get_bucket_tagging().bucket(bucket).send().await.unwrap();
+    assert!(tags
+        .tag_set()
+        .iter()
+        .any(|t| t.key() == TAG && t.value() == d));
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = lifecycle
+        .rules()
+        .iter()
+        .find(|r| r.id() == Some("brood-expire-runs"))
+        .unwrap();
+    assert_eq!(rule.expiration().and_then(|e| e.days()), Some(7));
+    let config = s3
+        .get_object()
+        .bucket(bucket)
+        .key("deployment.json")
+        .send()
+        .await
+        .unwrap();
+    let text = config.body.collect().await.unwrap().into_bytes();
+    assert!(String::from_utf8_lossy(&text).contains("127.0.0.1"));
+
+    // Queues with their dead-letter queue, per region, tagged.
+    for region in regions {
+        let sqs = aws.sqs(region);
+        let url = sqs
+            .get_queue_url()
+            .queue_name(format!("brood-{d}-jobs"))
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .unwrap();
+        let redrive = attrs
+            .attributes()
+            .unwrap()
+            .get(&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+            .unwrap();
+        assert!(
+            redrive.contains(&format!("brood-{d}-jobs-dlq")),
+            "{redrive}"
+        );
+        let tags = sqs.list_queue_tags().queue_url(&url).send().await.unwrap();
+        assert_eq!(tags.tags().unwrap().get(TAG).map(String::as_str), Some(d));
+    }
+
+    // The role's policy: least privilege, no wildcard.
+    let iam = aws.iam();
+    let role = second.deployment.worker_role();
+    let policy = iam
+        .get_role_policy()
+        .role_name(&role)
+        .policy_name(&role)
+        .send()
+        .await
+        .unwrap();
+    let doc = urlencoding_decode(policy.policy_document());
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let scope = PolicyScope {
+        deployment: second.deployment.clone(),
+        bucket: bucket.clone(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        groups: vec![],
+    };
+    check_least_privilege(&doc, &scope).unwrap();
+    assert!(!doc.to_string().contains("\"*\""));
+
+    cleanup(&aws, &cleanup_options(d)).await.unwrap();
+}
+
+fn cleanup_options(d: &str) -> CleanupOptions {
+    CleanupOptions {
+        deployment: d.into(),
+        purge_results: true,
+        ..Default::default()
+    }
+}
+
+/// IAM returns policy documents URL-encoded (AWS does; a document already in JSON is unchanged).
+fn urlencoding_decode(text: &str) -> String {
+    if text.trim_start().starts_with('{') {
+        return text.to_string();
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| u8::from_str_radix(&text[i + 1..i + 3], 16).ok())
+            .flatten();
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
+    let aws = aws().await;
+    let d = "fleet-two";
+    let regions = ["us-east-1", "eu-west-1"];
+    let report = setup(&aws, &options(d, &regions)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-1".into(),
+            worker_binary: fake_binary(dir.path()),
+            instance_type: None,
+            ami: None,
+            spot: false,
+            idle_exit: "3m".into(),
+        },
+    );
+    for (region, workers) in [("us-east-1", 2), ("eu-west-1", 1)] {
+        let statuses = fleet
+            .up(&FleetRequest {
+                region: region.into(),
+                workers,
+                jobs: QueueName(format!("jobs-{region}")),
+                controller: QueueName("controller-run-1".into()),
+                controller_key: "ab".repeat(32),
+            })
+            .await
+            .unwrap();
+        assert_eq!(statuses.len(), workers as usize, "{region}: {statuses:?}");
+    }
+    let binary = fleet.upload_binary().await.unwrap();
+    for (region, workers) in [("us-east-1", 2), ("eu-west-1", 1)] {
+        // The launch template: user data that fetches the checked binary and starts the worker.
+        let ec2 = aws.ec2(region);
+        let versions = ec2
+            .describe_launch_template_versions()
+            .launch_template_name(format!("brood-{d}-worker"))
+            .versions("$Default")
+            .send()
+            .await
+            .unwrap();
+        let data = versions.launch_template_versions()[0]
+            .launch_template_data()
+            .unwrap();
+        let user_data = base64::engine::general_purpose::STANDARD
+            .decode(data.user_data().unwrap())
+            .unwrap();
+        let user_data = String::from_utf8(user_data).unwrap();
+        assert!(user_data.contains(&binary.sha256), "{user_data}");
+        let args = brood_aws_fleet::userdata::worker_args(&user_data).unwrap();
+        let at = |flag: &str| args[args.iter().position(|a| a == flag).unwrap() + 1].clone();
+        assert_eq!(at("--queue"), format!("jobs-{region}"));
+        assert_eq!(at("--region"), region);
+        assert_eq!(at("--controller-queue"), "controller-run-1");
+        assert_eq!(
+            data.iam_instance_profile().and_then(|p| p.name()),
+            Some(format!("brood-{d}-worker").as_str())
+        );
+        assert_eq!(
+            data.instance_initiated_shutdown_behavior(),
+            Some(&aws_sdk_ec2::types::ShutdownBehavior::Terminate)
+        );
+        assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.small"));
+        // The group: tagged with the deployment and the run, at the sized capacity.
+        let groups = aws
+            .autoscaling(region)
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(format!("brood-{d}-workers"))
+            .send()
+            .await
+            .unwrap();
+        let g = &groups.auto_scaling_groups()[0];
+        assert_eq!(g.desired_capacity(), Some(workers));
+        let tags: HashMap<_, _> = g
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap(), t.value().unwrap()))
+            .collect();
+        assert_eq!(tags.get(TAG), Some(&d));
+        assert_eq!(tags.get("brood:run"), Some(&"run-1"));
+    }
+    // The policy now names the groups, and still has no wildcard.
+    let iam = aws.iam();
+    let role = report.deployment.worker_role();
+    let policy = iam
+        .get_role_policy()
+        .role_name(&role)
+        .policy_name(&role)
+        .send()
+        .await
+        .unwrap();
+    let doc = urlencoding_decode(policy.policy_document());
+    assert!(
+        doc.contains("autoScalingGroupName/brood-fleet-two-workers"),
+        "{doc}"
+    );
+
+    for region in regions {
+        fleet.down(region).await.unwrap();
+        let running = fleet.status(region).await.unwrap();
+        assert!(
+            running
+                .iter()
+                .all(|w| !matches!(w.state, brood_cluster::WorkerState::Running)),
+            "{region}: {running:?}"
+        );
+    }
+
+    // A second run in the same deployment gets its own template, and the group follows it.
+    let second = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-3".into(),
+            worker_binary: fake_binary(dir.path()),
+            instance_type: None,
+            ami: None,
+            spot: false,
+            idle_exit: "3m".into(),
+        },
+    );
+    let again = second
+        .up(&FleetRequest {
+            region: "us-east-1".into(),
+            workers: 1,
+            jobs: QueueName("jobs-us-east-1".into()),
+            controller: QueueName("controller-run-3".into()),
+            controller_key: "ab".repeat(32),
+        })
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "{again:?}");
+    let text = brood_aws_fleet::fleet::user_data(&aws, d, "us-east-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text.contains("controller-run-3"), "{text}");
+    second.down("us-east-1").await.unwrap();
+
+    let mut all_regions = vec!["us-east-1", "eu-west-1", "ap-south-1"];
+    all_regions.sort();
+    assert!(!tagged(&aws, d, &all_regions).await.is_empty());
+    let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert!(
+        report.elapsed < Duration::from_secs(30),
+        "cleanup took {:?}",
+        report.elapsed
+    );
+    let left = tagged(&aws, d, &all_regions).await;
+    assert!(left.is_empty(), "left after cleanup: {left:?}");
+    let again = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(
+        again.removed.is_empty() && again.errors.is_empty(),
+        "{again:?}"
+    );
+}
+
+/// A one-request-at-a-time stand-in for the instance metadata service (IMDSv2: a token first).
+fn fake_imds(instance_id: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(8) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+            let body = if request.starts_with("put /latest/api/token") {
+                "token-123".to_string()
+            } else if request.contains("x-aws-ec2-metadata-token: token-123") {
+                instance_id.clone()
+            } else {
+                let _ = s.write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n");
+                continue;
+            };
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nx-aws-ec2-metadata-token-ttl-seconds: 21600\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn an_idle_worker_leaves_its_group_one_fewer_desired() {
+    let aws = aws().await;
+    let d = "leave";
+    let region = "us-east-1";
+    let report = setup(&aws, &options(d, &[region])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-2".into(),
+            worker_binary: fake_binary(dir.path()),
+            instance_type: None,
+            ami: None,
+            spot: false,
+            idle_exit: "3m".into(),
+        },
+    );
+    let up = fleet
+        .up(&FleetRequest {
+            region: region.into(),
+            workers: 2,
+            jobs: QueueName(format!("jobs-{region}")),
+            controller: QueueName("controller-run-2".into()),
+            controller_key: "ab".repeat(32),
+        })
+        .await
+        .unwrap();
+    let imds = fake_imds(up[0].id.clone());
+    // Only this test reads the metadata service, so the variable affects no other test.
+    std::env::set_var("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds);
+    let left = brood_aws_fleet::leave::leave_group(&aws, region)
+        .await
+        .unwrap();
+    assert_eq!(left, up[0].id);
+    let groups = aws
+        .autoscaling(region)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("brood-{d}-workers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.auto_scaling_groups()[0].desired_capacity(), Some(1));
+    let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}

@@ -1,0 +1,115 @@
+//! The backends a distributed run can use, each as the three things the controller needs: a
+//! queue transport, an artifact store and a fleet; plus where the run's results end up locally.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use brood_cluster::{ArtifactStore, Fleet, Transport};
+use brood_protocol::RunId;
+
+use crate::distributed::DistSettings;
+use crate::settings::Settings;
+
+pub struct Backend {
+    /// `local` or `aws`, for the history and the manifest.
+    pub name: &'static str,
+    pub transport: Arc<dyn Transport>,
+    pub store: Arc<dyn ArtifactStore>,
+    pub fleet: Arc<dyn Fleet>,
+    /// The store is remote: the run's files are downloaded into the results folder at the end.
+    remote: bool,
+}
+
+impl Backend {
+    /// Builds the backend `dist` names. For aws this also checks the deployment, the targets, the
+    /// fleet's size and its cost before anything starts, and may set the workers per region.
+    pub async fn build(
+        settings: &Settings,
+        dist: &mut DistSettings,
+        run: &RunId,
+    ) -> Result<Backend> {
+        let Some(aws_settings) = dist.aws.take() else {
+            return Self::local(dist);
+        };
+        let prepared = crate::aws::prepare(settings, dist, &aws_settings).await;
+        let (aws, deployment, config) = prepared?;
+        let home = aws.config(&aws.home_region);
+        let store = brood_aws::S3Store::new(&home, &config.bucket);
+        let transport = brood_aws::SqsTransport::new(
+            &home,
+            deployment.clone(),
+            brood_aws::S3Store::new(&home, &config.bucket),
+        );
+        let fleet = brood_aws_fleet::AsgFleet::new(
+            aws,
+            deployment,
+            config,
+            brood_aws_fleet::FleetOptions {
+                run_id: run.to_string(),
+                worker_binary: aws_settings.worker_binary.clone(),
+                instance_type: aws_settings.instance_type.clone(),
+                ami: aws_settings.ami.clone(),
+                spot: aws_settings.spot,
+                idle_exit: crate::aws::IDLE_EXIT.into(),
+            },
+        );
+        dist.aws = Some(aws_settings);
+        Ok(Backend {
+            name: "aws",
+            transport: Arc::new(transport),
+            store: Arc::new(store),
+            fleet: Arc::new(fleet),
+            remote: true,
+        })
+    }
+
+    fn local(dist: &DistSettings) -> Result<Backend> {
+        let fleet = brood_local::LocalFleet::new(
+            std::env::current_exe().unwrap_or_else(|_| "brood".into()),
+            dist.results.clone(),
+        );
+        let fleet = dist.latencies.iter().fold(fleet, |f, (region, latency)| {
+            f.with_latency(region.clone(), *latency)
+        });
+        Ok(Backend {
+            name: "local",
+            transport: Arc::new(brood_local::SqliteTransport::open_in(&dist.results)?),
+            store: Arc::new(brood_local::DirStore::new(dist.results.clone())),
+            fleet: Arc::new(fleet),
+            remote: false,
+        })
+    }
+
+    /// Copies what the workers stored under `runs/<run>/` into the local run folder (the local
+    /// backend's store is that folder already).
+    pub async fn download(&self, run: &RunId, run_dir: &Path) -> Result<usize> {
+        if !self.remote {
+            return Ok(0);
+        }
+        let prefix = format!("runs/{run}/");
+        let keys = self.store.list(&prefix).await?;
+        for key in &keys {
+            let Some(rest) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            // Keys come from the bucket: refuse any that would leave the run folder.
+            if rest
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..")
+            {
+                continue;
+            }
+            if let Some(bytes) = self.store.get(key).await? {
+                let path = run_dir.join(rest);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+        Ok(keys.len())
+    }
+}
