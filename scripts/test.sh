@@ -22,3 +22,6 @@ cargo test --workspace --locked -- --skip a_thousand_workers_snapshots
 
 echo "== SQS scale: 1,000 workers' snapshots through the AWS-compatible server"
 cargo test -p brood-aws --test scale --locked -- --nocapture
+
+echo "== AWS control plane: setup, provisioning and cleanup times for 3 regions"
+cargo run -q -p brood-aws-fleet --example timings --locked
