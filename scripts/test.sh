@@ -22,7 +22,12 @@ echo "== cargo test"
 cargo test --workspace --locked -- --skip a_thousand_workers_snapshots
 
 echo "== SQS scale: 1,000 workers' snapshots through the AWS-compatible server"
-cargo test -p brood-aws --test scale --locked -- --nocapture
+cargo test --workspace --test scale --locked -- --nocapture
+
+echo "== AWS control plane: setup, provisioning and cleanup times for 3 regions"
+# Built with the whole workspace's features, so the SDK crates are not compiled a second time.
+cargo build --workspace --examples --locked -q
+"${CARGO_TARGET_DIR:-target}/debug/examples/timings"
 
 echo "== browser end-to-end tests"
 scripts/e2e.sh

@@ -33,6 +33,15 @@ impl Aws {
         Ok(Aws { base, home_region })
     }
 
+    /// The configuration homed in `region`, for a process that knows its region but may have no
+    /// configured one (an instance: its user data names the region).
+    pub async fn load_in(region: &str, profile: Option<&str>) -> Aws {
+        Aws {
+            base: brood_aws::sdk_config(region, profile).await,
+            home_region: region.to_string(),
+        }
+    }
+
     /// The configuration for one region.
     pub fn config(&self, region: &str) -> SdkConfig {
         brood_aws::for_region(&self.base, region)

@@ -244,7 +244,8 @@ pub fn aws_command(command: &AwsCommand) -> Outcome {
                 Ok(())
             }
             AwsCommand::LeaveGroup(args) => {
-                let aws = Aws::load(None).await?;
+                brood_aws_fleet::setup::check_region(&args.region)?;
+                let aws = Aws::load_in(&args.region, None).await;
                 let id = brood_aws_fleet::leave::leave_group(&aws, &args.region).await?;
                 println!("instance {id} left its group in {}", args.region);
                 Ok(())
