@@ -18,7 +18,7 @@ echo "== npm ci (e2e)"
 (cd e2e && npm ci --no-audit --no-fund)
 
 echo "== cargo build (brood)"
-cargo build --locked -p brood
+cargo build --workspace --all-targets --locked -q
 target_dir="$(cargo metadata --format-version 1 --no-deps |
   node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
 export BROOD_BIN="$target_dir/debug/brood"

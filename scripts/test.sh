@@ -26,7 +26,7 @@ cargo test --workspace --test scale --locked -- --nocapture
 
 echo "== AWS control plane: setup, provisioning and cleanup times for 3 regions"
 # Built with the whole workspace's features, so the SDK crates are not compiled a second time.
-cargo build --workspace --examples --locked -q
+cargo build --workspace --all-targets --locked -q
 "${CARGO_TARGET_DIR:-target}/debug/examples/timings"
 
 echo "== browser end-to-end tests"

@@ -138,7 +138,8 @@ function lineChart(title, lines, unit) {
 
 const FIELDS = ["url", "scenario", "scenario_format", "host", "shape", "users", "spawn_rate",
   "run_time", "stages", "arrival_rate", "max_users", "thresholds", "abort_on_fail", "backend",
-  "regions", "workers", "region_latency"];
+  "regions", "workers", "region_latency", "deployment", "instance_type", "max_instances", "max_cost",
+  "spot"];
 
 function field(name, label, input, help) {
   return h("div", { class: "field", id: `field-${name}` },
@@ -267,6 +268,16 @@ async function renderNew(fromRun) {
     field("arrival_rate", "Arrivals per second", text("arrival_rate")),
     field("max_users", "Max users", text("max_users"), "Arrivals beyond these are dropped and counted."));
 
+  const localBox = h("div", { class: "backend-box", id: "backend-local" },
+    field("region_latency", "Added latency per region (local backend)", text("region_latency", { placeholder: "local-b:80ms" })));
+  const awsBox = h("div", { class: "backend-box", id: "backend-aws" },
+    h("div", { class: "row" },
+      field("deployment", "Deployment", text("deployment", { placeholder: "default" }), "Set up by brood aws setup (or at the first run)."),
+      field("instance_type", "Instance type", text("instance_type", { placeholder: "t3.small" })),
+      field("max_instances", "Max instances", text("max_instances", { inputmode: "numeric", placeholder: "20" }), "Over all regions; a larger fleet is refused."),
+      field("max_cost", "Max cost (USD)", text("max_cost", { placeholder: "no cap" }), "Refuse to start above the estimate.")),
+    h("label", { class: "check" }, h("input", { type: "checkbox", id: "f-spot" }), " Spot instances"),
+    h("p", { class: "muted" }, "Leave workers per region empty to size each region's fleet from its share of the load; Preview shows the instances and the estimated cost."));
   const preview = h("div", { id: "preview", class: "preview" });
   const form = h("form", { id: "new-test", class: "card", novalidate: true },
     h("h1", {}, "New test"),
@@ -283,7 +294,7 @@ async function renderNew(fromRun) {
       field("backend", "Backend", backends),
       field("regions", "Regions", text("regions"), "name or name:weight, comma-separated."),
       field("workers", "Workers per region", text("workers", { inputmode: "numeric" }))),
-    field("region_latency", "Added latency per region (local backend)", text("region_latency", { placeholder: "local-b:80ms" })),
+    localBox, awsBox,
     h("div", { class: "error", id: "form-error", role: "alert" }),
     h("div", { class: "actions" },
       h("button", { type: "button", id: "preview-btn", class: "secondary", onclick: () => doPreview() }, "Preview"),
@@ -314,8 +325,18 @@ async function renderNew(fromRun) {
     arrivalBox.hidden = shape.value !== "arrival";
   }
   shape.addEventListener("change", setShape);
+  function setBackend() {
+    localBox.hidden = backends.value !== "local";
+    awsBox.hidden = backends.value !== "aws";
+  }
+  backends.addEventListener("change", () => {
+    const info = config.backends.find((b) => b.name === backends.value);
+    if (info) document.getElementById("f-regions").value = info.regions;
+    setBackend();
+  });
   setMode(mode);
   setShape();
+  setBackend();
 
   let timer = null;
   scenario.addEventListener("input", () => {

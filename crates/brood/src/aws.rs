@@ -104,6 +104,24 @@ pub async fn prepare(
     .await?;
     let config = report.config;
     config.check_targets(&plan_targets(&settings.plan)?)?;
+    let (fleet, preview) = size_fleet(settings, dist, aws_settings)?;
+    for region in &mut dist.regions {
+        if let Some((_, n)) = fleet.iter().find(|(r, _)| r == &region.name) {
+            region.workers = *n;
+        }
+    }
+    print!("{}", preview.render());
+    preview.check_cap(aws_settings.max_cost)?;
+    Ok((aws, report.deployment, config))
+}
+
+/// The fleet per region (from `--workers`, or sized from each region's share of the load) and its
+/// cost preview: no AWS call, so the web UI's preview shows the same figures a run would.
+pub fn size_fleet(
+    settings: &Settings,
+    dist: &DistSettings,
+    aws_settings: &AwsRunSettings,
+) -> Result<(Vec<(String, u32)>, CostPreview)> {
     let binary_head = read_head(&aws_settings.worker_binary)?;
     let arch = brood_aws_fleet::fleet::elf_arch(&binary_head)?;
     let instance_type = aws_settings
@@ -138,11 +156,6 @@ pub async fn prepare(
         size_regions(load, &weights, vcpus, &rules)?
     };
     brood_aws_fleet::sizing::check_cap(&fleet, aws_settings.max_instances)?;
-    for region in &mut dist.regions {
-        if let Some((_, n)) = fleet.iter().find(|(r, _)| r == &region.name) {
-            region.workers = *n;
-        }
-    }
     let billed = settings.plan.run_time().map(|t| t + BILLED_OVERHEAD);
     let preview = CostPreview::new(
         &aws_settings.prices,
@@ -151,9 +164,7 @@ pub async fn prepare(
         billed,
         aws_settings.spot,
     );
-    print!("{}", preview.render());
-    preview.check_cap(aws_settings.max_cost)?;
-    Ok((aws, report.deployment, config))
+    Ok((fleet, preview))
 }
 
 fn read_head(path: &std::path::Path) -> Result<Vec<u8>> {

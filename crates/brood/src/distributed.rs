@@ -575,7 +575,7 @@ fn finish(
     let manifest = serde_json::json!({
         "run_id": run.as_str(),
         "brood_version": env!("CARGO_PKG_VERSION"),
-        "backend": "local",
+        "backend": if dist.aws.is_some() { "aws" } else { "local" },
         "started_ms": started_ms,
         "start_at_ms": outcome.start_at_ms,
         "ended_ms": ended_ms,

@@ -266,29 +266,69 @@ fn check_with(
 }
 
 /// What a checked form would run: its plan and, per region, its share and workers.
-pub fn preview(checked: &Checked) -> Preview {
+pub fn preview(checked: &Checked) -> Result<Preview, Vec<FieldError>> {
     let total: f64 = checked.dist.regions.iter().map(|r| r.weight).sum();
-    Preview {
-        backend: "local".into(),
+    let share = |weight: f64| if total > 0.0 { weight / total } else { 0.0 };
+    let plan = crate::run::dry_run(&checked.settings.plan)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let Some(aws) = &checked.dist.aws else {
+        return Ok(Preview {
+            backend: "local".into(),
+            regions: checked
+                .dist
+                .regions
+                .iter()
+                .map(|r| RegionPreview {
+                    name: r.name.clone(),
+                    share: share(r.weight),
+                    workers: r.workers,
+                    instances: r.workers,
+                    instance_type: "worker process on this machine".into(),
+                })
+                .collect(),
+            plan,
+            cost_usd: 0.0,
+            cost_note: "the local backend runs worker processes on this machine: no cost".into(),
+        });
+    };
+    // The same sizing and prices as `brood run --backend aws`, before any AWS call.
+    let (fleet, cost) = crate::aws::size_fleet(&checked.settings, &checked.dist, aws)
+        .map_err(|e| vec![FieldError::new("workers", format!("{e:#}"))])?;
+    cost.check_cap(aws.max_cost)
+        .map_err(|e| vec![FieldError::new("max_cost", e.to_string())])?;
+    let instances = |name: &str| fleet.iter().find(|(r, _)| r == name).map_or(0, |(_, n)| *n);
+    Ok(Preview {
+        backend: "aws".into(),
         regions: checked
             .dist
             .regions
             .iter()
             .map(|r| RegionPreview {
                 name: r.name.clone(),
-                share: if total > 0.0 { r.weight / total } else { 0.0 },
-                workers: r.workers,
-                instances: r.workers,
-                instance_type: "worker process on this machine".into(),
+                share: share(r.weight),
+                workers: instances(&r.name),
+                instances: instances(&r.name),
+                instance_type: cost.instance_type.clone(),
             })
             .collect(),
-        plan: crate::run::dry_run(&checked.settings.plan)
-            .lines()
-            .map(str::to_string)
-            .collect(),
-        cost_usd: 0.0,
-        cost_note: "the local backend runs worker processes on this machine: no cost".into(),
-    }
+        plan,
+        cost_usd: cost.total().unwrap_or(0.0),
+        cost_note: match cost.total() {
+            Some(_) => {
+                format!(
+                "on-demand prices of {}, for the run time plus {} minutes of boot and idle exit \
+                 per instance{}",
+                cost.date,
+                crate::aws::BILLED_OVERHEAD.as_secs() / 60,
+                if cost.spot { "; spot is usually cheaper" } else { "" }
+            )
+            }
+            None => "unknown: give a run time (and a region and instance type with a known price)"
+                .into(),
+        },
+    })
 }
 
 #[cfg(test)]
@@ -319,7 +359,7 @@ mod tests {
         assert_eq!(checked.dist.regions.len(), 2);
         assert_eq!(checked.dist.regions[1].weight, 3.0);
         assert_eq!(checked.dist.regions[1].workers, 2);
-        let p = preview(&checked);
+        let p = preview(&checked).unwrap();
         assert_eq!(p.regions[1].share, 0.75);
         assert_eq!(p.cost_usd, 0.0);
         assert!(
@@ -327,6 +367,40 @@ mod tests {
             "{:?}",
             p.plan
         );
+    }
+
+    #[test]
+    fn an_aws_preview_sizes_each_region_and_prices_the_fleet() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = form();
+        request.backend = "aws".into();
+        request.regions = "us-east-1,eu-west-1:3".into();
+        request.workers.clear();
+        request.users = "8000".into();
+        request.run_time = "10m".into();
+        request.instance_type = "t3.small".into();
+        let p = preview(&check(&request, dir.path()).unwrap()).unwrap();
+        assert_eq!(p.backend, "aws");
+        let instances: Vec<u32> = p.regions.iter().map(|r| r.instances).collect();
+        assert!(instances[1] > instances[0], "{instances:?}");
+        assert!(p.regions.iter().all(|r| r.instance_type == "t3.small"));
+        assert!(p.cost_usd > 0.0, "{p:?}");
+
+        // The cap is held against the same estimate, next to its field.
+        request.max_cost = "0.001".into();
+        let errors = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
+        assert_eq!(errors[0].field, "max_cost", "{errors:?}");
+        request.max_cost = "lots".into();
+        assert_eq!(errors_of(&request, dir.path())[0].field, "max_cost");
+        // A fleet larger than the instance cap is refused, not shrunk.
+        request.max_cost.clear();
+        request.max_instances = "1".into();
+        let errors = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
+        assert!(errors[0].message.contains("max-instances"), "{errors:?}");
+    }
+
+    fn errors_of(request: &RunRequest, dir: &Path) -> Vec<FieldError> {
+        check(request, dir).map(|_| ()).unwrap_err()
     }
 
     #[test]

@@ -170,6 +170,43 @@ fn label(name: &str) -> String {
     format!("{scope}{what}")
 }
 
+impl ServeHandle {
+    /// `local` always; `aws` when this machine has an AWS configuration to run it with.
+    fn backends(&self) -> Vec<BackendInfo> {
+        let mut backends = vec![BackendInfo {
+            name: "local".into(),
+            label: "local (worker processes on this machine)".into(),
+            regions: "local-a,local-b".into(),
+        }];
+        if aws_configured() {
+            backends.push(BackendInfo {
+                name: "aws".into(),
+                label: "aws (AutoScaling groups of workers per region)".into(),
+                regions: "us-east-1,eu-west-1".into(),
+            });
+        }
+        backends
+    }
+}
+
+/// Whether the standard AWS configuration chain has something to start from: credentials or a
+/// profile in the environment, an endpoint override, or the shared config files.
+fn aws_configured() -> bool {
+    const VARS: [&str; 4] = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ];
+    if VARS.iter().any(|v| std::env::var_os(v).is_some()) {
+        return true;
+    }
+    std::env::var_os("HOME").is_some_and(|home| {
+        let aws = std::path::Path::new(&home).join(".aws");
+        aws.join("config").exists() || aws.join("credentials").exists()
+    })
+}
+
 impl ControllerHandle for ServeHandle {
     fn config(&self) -> UiConfig {
         let defaults = RunRequest {
@@ -196,11 +233,7 @@ impl ControllerHandle for ServeHandle {
         };
         UiConfig {
             version: env!("CARGO_PKG_VERSION").into(),
-            backends: vec![BackendInfo {
-                name: "local".into(),
-                label: "local (worker processes on this machine)".into(),
-                regions: "local-a,local-b".into(),
-            }],
+            backends: self.backends(),
             defaults,
             demo_target: self.demo.clone(),
         }
@@ -211,7 +244,7 @@ impl ControllerHandle for ServeHandle {
         if let Some(path) = &checked.scenario_file {
             let _ = std::fs::remove_file(path);
         }
-        Ok(form::preview(&checked))
+        form::preview(&checked)
     }
 
     fn start(&self, request: RunRequest) -> Result<String, StartError> {
