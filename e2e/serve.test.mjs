@@ -31,8 +31,12 @@ let work;
 /** Starts `brood serve` on a free loopback port with the embedded demo target. */
 function startServer(results) {
   return new Promise((resolve, reject) => {
+    // An endpoint override counts as an AWS configuration, so the form offers the aws backend;
+    // its preview makes no AWS call (nothing listens on port 9).
+    const env = { ...process.env, AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL || "http://127.0.0.1:9" };
     const child = spawn(brood, ["serve", "--bind", "127.0.0.1:0", "--demo-target", "--results", results], {
       stdio: ["ignore", "pipe", "pipe"],
+      env,
     });
     let out = "";
     const timer = setTimeout(() => reject(new Error(`brood serve did not start: ${out}`)), 20000);
@@ -113,6 +117,33 @@ test("a scenario edited in the page is checked, with the line of the mistake", a
   await error.filter({ hasText: "line 3" }).waitFor({ timeout: 10000 });
   assert.match(await error.textContent(), /weigth/);
   assert.match(await page.inputValue("#f-scenario"), /weigth: 1/);
+  await page.close();
+});
+
+test("the aws backend's preview sizes each region's fleet and prices it before anything starts", async () => {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 1100 } });
+  await page.goto(base);
+  assert.ok(await page.locator("#backend-aws").isHidden());
+  await page.selectOption("#f-backend", "aws");
+  assert.equal(await page.inputValue("#f-regions"), "us-east-1,eu-west-1");
+  assert.ok(await page.locator("#backend-local").isHidden());
+  await page.fill("#f-regions", "us-east-1,eu-west-1:3");
+  await page.fill("#f-users", "8000");
+  await page.fill("#f-run_time", "10m");
+  await page.fill("#f-workers", "");
+  await page.fill("#f-instance_type", "t3.small");
+  await page.click("#preview-btn");
+  const preview = page.locator("#preview");
+  await preview.filter({ hasText: "Estimated cost" }).waitFor({ timeout: 10000 });
+  const text = await preview.textContent();
+  const cost = Number(text.match(/Estimated cost: \$([\d.]+)/)[1]);
+  assert.ok(cost > 0, text);
+  assert.match(text, /t3\.small/);
+  await page.screenshot({ path: path.join(artifacts, "aws-preview.png"), fullPage: true });
+  // The cost cap is checked against the same estimate and reported next to its field.
+  await page.fill("#f-max_cost", "0.001");
+  await page.click("#preview-btn");
+  await page.locator("#e-max_cost").filter({ hasText: "cap" }).waitFor({ timeout: 10000 });
   await page.close();
 });
 

@@ -159,6 +159,12 @@ function readForm(mode) {
     req[name] = el.type === "checkbox" ? el.checked : el.value;
   }
   if (mode() === "quick") { req.scenario = ""; req.host = ""; } else { req.url = ""; }
+  // Each backend's own fields go only with it (their boxes are hidden for the others).
+  if (req.backend !== "local") req.region_latency = "";
+  if (req.backend !== "aws") {
+    for (const name of ["deployment", "instance_type", "max_instances", "max_cost"]) req[name] = "";
+    req.spot = false;
+  }
   return req;
 }
 
