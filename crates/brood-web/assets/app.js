@@ -299,7 +299,7 @@ async function renderNew(fromRun) {
     h("div", { class: "row" },
       field("backend", "Backend", backends),
       field("regions", "Regions", text("regions"), "name or name:weight, comma-separated."),
-      field("workers", "Workers per region", text("workers", { inputmode: "numeric" }))),
+      field("workers", "Workers per region", text("workers"), "a number, or region=count, comma-separated.")),
     localBox, awsBox,
     h("div", { class: "error", id: "form-error", role: "alert" }),
     h("div", { class: "actions" },

@@ -275,8 +275,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "REGIONS")]
     pub regions: Option<String>,
 
-    /// Workers per region. With the aws backend, default: sized from the load (--users-per-vcpu).
-    #[arg(long, value_name = "N")]
+    /// Workers per region: a number for every region, or `region=count,...` region by region
+    /// (others get 1). With the aws backend, default: sized from the load (--users-per-vcpu).
+    #[arg(long, value_name = "N|REGION=N,...")]
     pub workers: Option<String>,
 
     /// AWS: the deployment to run in (set up implicitly for missing regions).

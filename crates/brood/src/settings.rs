@@ -206,12 +206,29 @@ pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings,
         })?),
         other => return Err(invalid("--backend", other, "`local` or `aws`")),
     };
+    // `--workers 2` for every region, or `--workers us-east-1=3,eu-west-1=1` region by region
+    // (regions not named get 1).
+    let count = |text: &str| match text.trim().parse::<u32>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(invalid(
+            "--workers",
+            text,
+            "a whole number from 1 to 256, or `region=count`, comma-separated",
+        )),
+    };
+    let mut per_region: Vec<(String, u32)> = Vec::new();
     let workers = match &args.workers {
         None => 1,
-        Some(text) => match text.trim().parse::<u32>() {
-            Ok(n) if (1..=256).contains(&n) => n,
-            _ => return Err(invalid("--workers", text, "a whole number from 1 to 256")),
-        },
+        Some(text) if text.contains('=') => {
+            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((name, n)) = part.split_once('=') else {
+                    return Err(invalid("--workers", part, "`region=count`"));
+                };
+                per_region.push((name.trim().to_string(), count(n)?));
+            }
+            1
+        }
+        Some(text) => count(text)?,
     };
     let text = args.regions.as_deref().unwrap_or("local");
     let mut regions = Vec::new();
@@ -251,6 +268,12 @@ pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings,
     }
     if regions.is_empty() {
         return Err(invalid("--regions", text, "at least one region"));
+    }
+    for (name, n) in per_region {
+        match regions.iter_mut().find(|r| r.name == name) {
+            Some(region) => region.workers = n,
+            None => return Err(invalid("--workers", &name, "a region named in --regions")),
+        }
     }
     if aws.is_some() {
         for r in &regions {

@@ -440,6 +440,20 @@ mod tests {
             assert_eq!(errors[0].field, field, "{errors:?}");
             assert!(errors[0].message.contains(words), "{errors:?}");
         }
+        // Workers region by region; a region not in the list is named as the problem.
+        let dir = tempfile::tempdir().unwrap();
+        let mut request = form();
+        request.workers = "local-b=3".into();
+        let checked = check(&request, dir.path()).unwrap();
+        let workers: Vec<u32> = checked.dist.regions.iter().map(|r| r.workers).collect();
+        assert_eq!(workers, [1, 3]);
+        request.workers = "local-c=3".into();
+        let unknown = errors(&request);
+        assert_eq!(unknown[0].field, "workers", "{unknown:?}");
+        assert!(unknown[0].message.contains("local-c"), "{unknown:?}");
+        request.workers = "local-b=0".into();
+        assert_eq!(errors_of(&request, dir.path())[0].field, "workers");
+
         // Independent problems are all reported.
         let mut request = form();
         request.users = "x".into();
