@@ -388,19 +388,15 @@ mod tests {
 
         // The cap is held against the same estimate, next to its field.
         request.max_cost = "0.001".into();
-        let errors = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
-        assert_eq!(errors[0].field, "max_cost", "{errors:?}");
+        let refused = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
+        assert_eq!(refused[0].field, "max_cost", "{refused:?}");
         request.max_cost = "lots".into();
-        assert_eq!(errors_of(&request, dir.path())[0].field, "max_cost");
+        assert_eq!(errors(&request)[0].field, "max_cost");
         // A fleet larger than the instance cap is refused, not shrunk.
         request.max_cost.clear();
         request.max_instances = "1".into();
-        let errors = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
-        assert!(errors[0].message.contains("max-instances"), "{errors:?}");
-    }
-
-    fn errors_of(request: &RunRequest, dir: &Path) -> Vec<FieldError> {
-        check(request, dir).map(|_| ()).unwrap_err()
+        let refused = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
+        assert!(refused[0].message.contains("max-instances"), "{refused:?}");
     }
 
     #[test]
@@ -452,7 +448,7 @@ mod tests {
         assert_eq!(unknown[0].field, "workers", "{unknown:?}");
         assert!(unknown[0].message.contains("local-c"), "{unknown:?}");
         request.workers = "local-b=0".into();
-        assert_eq!(errors_of(&request, dir.path())[0].field, "workers");
+        assert_eq!(errors(&request)[0].field, "workers");
 
         // Independent problems are all reported.
         let mut request = form();
