@@ -179,8 +179,9 @@ impl Engine {
     }
 }
 
-/// Each user holds its own connection: let the process open as many as the hard limit allows.
-fn raise_open_files_limit() {
+/// Each user holds its own connection: lets the process open as many files as the hard limit
+/// allows, and returns the limit then in force (`None` where it cannot be read).
+pub fn raise_open_files_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -189,10 +190,18 @@ fn raise_open_files_limit() {
     // this stack frame for the duration of the calls.
     #[allow(unsafe_code)]
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
         }
     }
+    Some(limit.rlim_cur)
 }

@@ -181,6 +181,23 @@ pub(crate) fn component(value: &str, space_as_plus: bool) -> String {
     out
 }
 
+/// Every way `value` can appear once rendered into a request and then quoted in a message: as
+/// is, with each escaping a template applies, and as Rust's `{:?}` and JSON write it. Longest first.
+pub(crate) fn spellings(value: &str) -> Vec<String> {
+    let mut all = vec![value.to_string()];
+    for escape in [Escape::Path, Escape::Component, Escape::Form, Escape::Json] {
+        let mut out = String::new();
+        if insert(value, escape, &mut out).is_ok() {
+            all.push(out);
+        }
+    }
+    let debug = format!("{value:?}");
+    all.push(debug[1..debug.len() - 1].to_string());
+    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    all.dedup();
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +205,21 @@ mod tests {
 
     fn t(parts: Vec<TemplatePart>) -> Template {
         Template { parts }
+    }
+
+    #[test]
+    fn spellings_cover_every_escaping_longest_first() {
+        let all = spellings("a b/\"c\"");
+        for want in [
+            "a b/\"c\"",
+            "a%20b/%22c%22",
+            "a%20b%2F%22c%22",
+            "a+b%2F%22c%22",
+            "a b/\\\"c\\\"",
+        ] {
+            assert!(all.iter().any(|s| s == want), "{want} in {all:?}");
+        }
+        assert!(all.windows(2).all(|w| w[0].len() >= w[1].len()), "{all:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Shards share nothing while running: each has its own recorder, connections and timers, so a
 //! request never touches a lock or an atomic shared with another core.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -19,6 +20,7 @@ use crate::arrivals::time_of_integral;
 use crate::client::TlsConfigs;
 use crate::feeds::FeedState;
 use crate::mix::UserMix;
+use crate::render;
 use crate::scenario::PUser;
 use crate::vuser::{UserCtl, VUser};
 use crate::StartAt;
@@ -104,6 +106,8 @@ pub(crate) struct Shard {
     pub added_latency: Duration,
     /// Environment variables read by templates, looked up once each.
     env: RefCell<HashMap<String, Option<String>>>,
+    /// Every spelling of those values, longest first, with the template that stands for it.
+    secrets: RefCell<Vec<(String, String)>>,
     pub tls: Arc<TlsConfigs>,
     pub recorder: RefCell<Recorder>,
     pub clock: Clock,
@@ -115,13 +119,40 @@ pub(crate) struct Shard {
 
 impl Shard {
     pub(crate) fn env(&self, name: &str) -> Option<String> {
+        if let Some(value) = self.env.borrow().get(name) {
+            return value.clone();
+        }
+        let value = std::env::var(name).ok();
+        if let Some(v) = value.as_deref().filter(|v| v.len() >= MIN_REDACTED) {
+            let mark = format!("{{{{env.{name}}}}}");
+            let mut secrets = self.secrets.borrow_mut();
+            secrets.extend(render::spellings(v).into_iter().map(|s| (s, mark.clone())));
+            secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        }
         self.env
             .borrow_mut()
-            .entry(name.to_string())
-            .or_insert_with(|| std::env::var(name).ok())
-            .clone()
+            .insert(name.to_string(), value.clone());
+        value
+    }
+
+    /// `text` with every environment value a template has read, in any spelling a request or a
+    /// message gives it, shown as its template `{{env.NAME}}`: failure reasons and exceptions
+    /// quote URLs and responses, and a secret used in a URL must not reach a report through them.
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let secrets = self.secrets.borrow();
+        let mut out = Cow::Borrowed(text);
+        for (secret, mark) in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), mark));
+            }
+        }
+        out
     }
 }
+
+/// Environment values shorter than this are not redacted from messages: no secret is that short,
+/// and replacing every `1` in a reason would make it unreadable.
+const MIN_REDACTED: usize = 3;
 
 /// Where this shard sits: the engine's segment and this thread's place among the engine's threads.
 #[derive(Clone, Copy, Debug)]
@@ -189,6 +220,7 @@ impl ShardRun {
             node: self.node.clone(),
             added_latency: self.added_latency,
             env: RefCell::new(HashMap::new()),
+            secrets: RefCell::new(Vec::new()),
             recorder: RefCell::new(Recorder::new(&self.plan.entries)),
             plan: self.plan.clone(),
             tls: self.tls.clone(),

@@ -362,6 +362,7 @@ impl VUser {
             Ok(response) => {
                 let seen = Seen::new(&response, elapsed);
                 let error = failure(&request.checks, &seen);
+                let error = error.as_deref().map(|e| shard.redact(e));
                 record(&shard, entry, elapsed, &response, error.as_deref(), now_ms);
                 for extractor in &request.extract {
                     let client = &self.client;
@@ -381,6 +382,7 @@ impl VUser {
             }
             Err(e) => {
                 let reason = e.to_string();
+                let reason = shard.redact(&reason);
                 let outcome = Outcome {
                     elapsed_us: elapsed.as_micros() as u64,
                     error: Some(&reason),
@@ -399,10 +401,12 @@ impl VUser {
             shard.users[self.user_type].name, self.task_name, request.label
         );
         let now_ms = shard.clock.unix_ms(Instant::now());
+        let message = shard.redact(message);
+        let traceback = shard.redact(&traceback);
         shard
             .recorder
             .borrow_mut()
-            .record_exception(message, &traceback, &shard.node, now_ms);
+            .record_exception(&message, &traceback, &shard.node, now_ms);
     }
 
     /// Fills a templated request for this user.

@@ -2,7 +2,7 @@
 //! scenario names the file; [`crate::load_scenario`] reads it next to the scenario file, so the
 //! compiler and the plan stay free of I/O.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use serde::de::{Deserialize, Deserializer};
 
@@ -166,8 +166,10 @@ pub fn read_table(text: &str, name: &str) -> Result<FeedTable, Issue> {
 }
 
 impl Scenario {
-    /// Reads every feed file, relative to `dir` (the scenario file's folder) unless absolute.
-    /// [`crate::load_scenario`] calls this; scenarios parsed from text need it before
+    /// Reads every feed file from `dir` (the scenario file's folder, or the folder a server was
+    /// told to use) or below it. A name that leads outside `dir`, by an absolute path, `..` or a
+    /// symbolic link, is refused before anything is read, and the error quotes nothing of any
+    /// file. [`crate::load_scenario`] calls this; scenarios parsed from text need it before
     /// [`crate::compile()`] when they have feeds.
     pub fn read_feeds(&mut self, dir: &Path) -> Result<(), PlanError> {
         for (u, user) in self.users.iter_mut().enumerate() {
@@ -178,10 +180,15 @@ impl Scenario {
                     .key("feeds")
                     .index(f)
                     .key("file");
-                let read = std::fs::read_to_string(dir.join(&feed.file))
-                    .map_err(|e| {
-                        Issue::new(format!("cannot read the feed file {:?}: {e}", feed.file))
-                            .hint("a feed file is found relative to the scenario file")
+                let read = confined(dir, &feed.file)
+                    .and_then(|path| {
+                        std::fs::read_to_string(path).map_err(|e| {
+                            Issue::new(format!("cannot read the feed file {:?}: {e}", feed.file))
+                                .hint(format!(
+                                    "feed files are read from {} and below",
+                                    dir.display()
+                                ))
+                        })
                     })
                     .and_then(|text| read_table(&text, &feed.file));
                 match read {
@@ -204,6 +211,43 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+/// `name` inside `dir`, or an issue when it leads outside it. The lexical check comes first, so a
+/// name outside is refused without touching the file system; the second check, on the real paths,
+/// catches symbolic links that lead out.
+fn confined(dir: &Path, name: &str) -> Result<PathBuf, Issue> {
+    let outside = || {
+        Issue::new(format!(
+            "the feed file {name:?} is outside the folder feed files are read from"
+        ))
+        .hint(format!(
+            "put it in {} or a folder below it, and name it relative to that folder",
+            dir.display()
+        ))
+    };
+    let mut inside = PathBuf::new();
+    for part in Path::new(name).components() {
+        match part {
+            Component::Normal(p) => inside.push(p),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !inside.pop() {
+                    return Err(outside());
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return Err(outside()),
+        }
+    }
+    let path = dir.join(&inside);
+    let (Ok(real_dir), Ok(real_path)) = (dir.canonicalize(), path.canonicalize()) else {
+        // Missing: reading it reports that, naming only what the scenario wrote.
+        return Ok(path);
+    };
+    if !real_path.starts_with(&real_dir) {
+        return Err(outside());
+    }
+    Ok(real_path)
 }
 
 #[cfg(test)]

@@ -33,5 +33,5 @@ pub use plan::*;
 pub use request::{AuthSpec, BodySpec, RequestLayout, RequestSpec};
 pub use scalar::{parse_duration, parse_wait};
 pub use scenario::{RequestDefaults, Scenario, Step, TaskLayout, TaskSpec, UserSpec};
-pub use source::{load_scenario, parse_scenario, Format, ScenarioSource};
+pub use source::{load_scenario, load_scenario_with_feeds, parse_scenario, Format, ScenarioSource};
 pub use threshold::parse_threshold;

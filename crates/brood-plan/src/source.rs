@@ -86,9 +86,18 @@ impl ScenarioSource {
     }
 }
 
-/// Reads and parses a scenario file, and the feed files it names (relative to its folder); the
+/// Reads and parses a scenario file, and the feed files it names (from its folder and below); the
 /// format comes from the extension.
 pub fn load_scenario(path: &Path) -> Result<Scenario, PlanError> {
+    load_scenario_with_feeds(path, None)
+}
+
+/// As [`load_scenario`], with feed files read from `feed_dir` (and below) when it is given
+/// instead of the scenario file's folder.
+pub fn load_scenario_with_feeds(
+    path: &Path,
+    feed_dir: Option<&Path>,
+) -> Result<Scenario, PlanError> {
     let label = path.display().to_string();
     let format = Format::from_path(path).ok_or_else(|| PlanError::UnknownFormat {
         file: label.clone(),
@@ -98,7 +107,12 @@ pub fn load_scenario(path: &Path) -> Result<Scenario, PlanError> {
         source,
     })?;
     let mut scenario = parse_scenario(&text, format, &label)?;
-    let dir = path.parent().unwrap_or(Path::new(""));
+    let dir = feed_dir.unwrap_or(path.parent().unwrap_or(Path::new("")));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     scenario.read_feeds(dir)?;
     Ok(scenario)
 }

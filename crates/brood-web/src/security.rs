@@ -90,13 +90,26 @@ fn refuse(status: StatusCode, path: &str, message: &str) -> Response {
     }
 }
 
-/// Host names a loopback server answers to; anything else is a rebinding attempt.
+/// Host names a loopback server answers to, by exact name or address (any case, with or without
+/// a port); anything else, `127.attacker.example` included, is a rebinding attempt.
 fn loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((name, "")) => (name, None),
+            Some((name, port)) => match port.strip_prefix(':') {
+                Some(port) => (name, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        },
     };
-    matches!(name, "localhost" | "127.0.0.1" | "::1") || name.starts_with("127.")
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && (name.eq_ignore_ascii_case("localhost") || name == "127.0.0.1" || name == "::1")
 }
 
 /// The middleware in front of every route.
@@ -196,8 +209,12 @@ mod tests {
     fn loopback_hosts() {
         for ok in [
             "localhost:5000",
+            "LOCALHOST:5000",
+            "LocalHost",
             "127.0.0.1:5000",
+            "127.0.0.1",
             "[::1]:5000",
+            "[::1]",
             "localhost",
         ] {
             assert!(loopback_host(ok), "{ok}");
@@ -205,7 +222,19 @@ mod tests {
         for bad in [
             "evil.example:5000",
             "localhost.evil.example",
+            "localhost.:5000",
             "10.0.0.1:5000",
+            // DNS rebinding through names that only start like loopback addresses.
+            "127.attacker.example:5000",
+            "127.0.0.1.nip.io",
+            "127.0.0.1.nip.io:5000",
+            "127.1:5000",
+            "[::1].evil:5000",
+            "[::1]x",
+            "localhost:5000:1",
+            "localhost:evil",
+            "localhost:",
+            "::1",
         ] {
             assert!(!loopback_host(bad), "{bad}");
         }

@@ -126,11 +126,26 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub results: Option<PathBuf>,
 
+    /// The folder feed files of scenarios submitted through the page are read from; nothing
+    /// outside it can be named [default: RESULTS/scenarios].
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
     /// Start the built-in demo target on 127.0.0.1 and fill the form in aimed at it.
     #[arg(long)]
     pub demo_target: bool,
 
-    /// A TOML file with any of `bind`, `results`, `demo_target` and `token`; flags win.
+    /// Longest time a client may take to send a request's head (slow clients are cut off)
+    /// [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub head_timeout: Option<String>,
+
+    /// Most connections open at once; more are closed as they arrive [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// A TOML file with any of `bind`, `results`, `data`, `demo_target`, `head_timeout`,
+    /// `max_connections` and `token`; flags win.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -154,6 +169,11 @@ pub struct RunArgs {
     /// Scenario file (.yaml, .yml or .toml) describing user types, tasks and requests.
     #[arg(short = 'f', long = "scenario", value_name = "FILE")]
     pub scenario: Option<PathBuf>,
+
+    /// The folder feed files are read from (they must be in it or below it) [default: the
+    /// scenario file's folder].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// Host that relative URLs in the scenario are sent to (overrides the file's `host`).
     #[arg(short = 'H', long, value_name = "URL")]

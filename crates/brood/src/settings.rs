@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use brood_plan::{
-    compile, load_scenario, parse_arrival_unit, parse_duration, parse_stages, parse_threshold,
-    parse_wait, LoadOptions, Plan, PlanError, Scenario,
+    compile, load_scenario_with_feeds, parse_arrival_unit, parse_duration, parse_stages,
+    parse_threshold, parse_wait, LoadOptions, Plan, PlanError, Scenario,
 };
 
 use crate::cli::RunArgs;
@@ -91,7 +91,7 @@ fn scenario(args: &RunArgs, demo_host: Option<&str>) -> Result<Scenario, PlanErr
             };
             Scenario::quick(&full).map_err(|e| e.for_flag("URL"))
         }
-        (None, Some(path)) => load_scenario(path),
+        (None, Some(path)) => load_scenario_with_feeds(path, args.data_dir.as_deref()),
     }
 }
 

@@ -459,3 +459,52 @@ fn the_ported_locustfile_gives_the_same_request_mix() {
         );
     }
 }
+
+/// Hardening item 4: a secret read from the environment into a URL never reaches a report, the
+/// console or the JSON, even when the request fails with a reason that quotes the URL (a redirect
+/// to a bad location that echoes it, as written and percent-encoded).
+#[test]
+fn hardening_4_secrets_in_urls_are_shown_as_their_templates() {
+    const SECRET: &str = "Sup3r/S3cret value";
+    const ENCODED: &str = "Sup3r%2FS3cret%20value";
+    let script = format!(
+        "HTTP/1.1 302 Found\r\nLocation: http://[bad/?key={ENCODED}&again={SECRET}\r\nContent-Length: 0\r\n\r\n"
+    );
+    let target =
+        brood_target::RawTarget::start(script.into_bytes(), brood_target::RawMode::default())
+            .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = format!(
+        "host: http://{}\nusers:\n  - name: u\n    wait: constant(50ms)\n    tasks:\n      - request: {{ url: /login, query: {{ key: \"{{{{env.BROOD_SECRET}}}}\" }}, name: /login }}\n      - request: {{ url: \"/p/{{{{env.BROOD_SECRET}}}}/x\", name: /p }}\n",
+        target.addr()
+    );
+    std::fs::write(dir.path().join("s.yaml"), scenario).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_brood"))
+        .args(["run", "-f", "s.yaml", "-u", "2", "-r", "100", "-t", "2s"])
+        .args(["--csv", "out", "--json", "out.json", "--html", "out.html"])
+        .env("BROOD_SECRET", SECRET)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let mut seen = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+    for file in [
+        "out.json",
+        "out.html",
+        "out_stats.csv",
+        "out_failures.csv",
+        "out_exceptions.csv",
+        "out_stats_history.csv",
+    ] {
+        seen += &std::fs::read_to_string(dir.path().join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    let failures = std::fs::read_to_string(dir.path().join("out_failures.csv")).unwrap();
+    assert!(
+        failures.contains("redirect to an invalid location"),
+        "the bad redirect is a failure: {failures}"
+    );
+    assert!(failures.contains("{{env.BROOD_SECRET}}"), "{failures}");
+    for spelling in [SECRET, ENCODED, "Sup3r", "S3cret"] {
+        assert!(!seen.contains(spelling), "{spelling:?} reached the output");
+    }
+}

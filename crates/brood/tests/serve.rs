@@ -73,9 +73,12 @@ fn http(
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        request.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -301,4 +304,185 @@ fn bad_serve_flags_name_themselves() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
+}
+
+/// The CSRF token a page on this server would send.
+fn csrf(addr: &str) -> String {
+    let (status, session) = http(addr, "GET", "/api/session", &[], "");
+    assert_eq!(status, 200, "{session}");
+    json(&session)["csrf"].as_str().unwrap().to_string()
+}
+
+/// Hardening item 1: a scenario submitted through the page reads feed files only from the folder
+/// `brood serve` was told to use; every other path is refused with an error that quotes nothing
+/// of the file, the server's signing key and environment included.
+#[test]
+fn hardening_1_the_web_form_reads_no_file_outside_its_data_folder() {
+    let results = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("users.csv"), "name\nann\nbob\n").unwrap();
+    std::fs::write(results.path().join("controller.key"), "KEYBYTES-0123\nx\n").unwrap();
+    let (server, _) = serve(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--data",
+            data.path().to_str().unwrap(),
+        ],
+        results.path(),
+    );
+    let addr = server.addr.clone();
+    let csrf = csrf(&addr);
+    let preview = |file: &str| {
+        let scenario = format!(
+            "host: http://127.0.0.1:9\nusers:\n  - name: u\n    feeds: [{{file: {file:?}}}]\n    tasks: [GET /]\n"
+        );
+        let form = serde_json::json!({ "scenario": scenario, "users": "1", "run_time": "1s" });
+        http(
+            &addr,
+            "POST",
+            "/api/preview",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-CSRF-Token", &csrf),
+            ],
+            &form.to_string(),
+        )
+    };
+    let key = results.path().join("controller.key");
+    for file in [
+        "/proc/self/environ",
+        "/etc/passwd",
+        "../../../../etc/passwd",
+        key.to_str().unwrap(),
+        &format!("../{}/controller.key", results.path().display()),
+    ] {
+        let (status, body) = preview(file);
+        assert_eq!(status, 422, "{file}: {body}");
+        assert!(
+            body.contains("is outside the folder feed files are read from"),
+            "{file}: {body}"
+        );
+        for leaked in ["KEYBYTES", "root:", "PATH=", "HOME="] {
+            assert!(!body.contains(leaked), "{file} leaked {leaked}: {body}");
+        }
+    }
+    let (status, body) = preview("users.csv");
+    assert_eq!(status, 200, "a feed in the data folder is read: {body}");
+}
+
+/// Hardening item 2: on loopback, only the exact loopback names are answered, in any case; names
+/// that merely start like a loopback address (DNS rebinding) get nothing, not even the CSRF token.
+#[test]
+fn hardening_2_dns_rebinding_host_names_are_refused() {
+    let results = tempfile::tempdir().unwrap();
+    let (server, _) = serve(&["--bind", "127.0.0.1:0"], results.path());
+    let addr = server.addr.clone();
+    let port = addr.rsplit_once(':').unwrap().1;
+    for host in [
+        "127.attacker.example",
+        "127.0.0.1.nip.io",
+        "localhost.evil.example",
+    ] {
+        let host = format!("{host}:{port}");
+        let (status, body) = http(&addr, "GET", "/api/session", &[("Host", &host)], "");
+        assert_eq!(status, 403, "{host}: {body}");
+        assert!(!body.contains("csrf"), "{host}: {body}");
+    }
+    for host in ["LOCALHOST", "localhost", "127.0.0.1"] {
+        let host = format!("{host}:{port}");
+        let (status, body) = http(&addr, "GET", "/api/session", &[("Host", &host)], "");
+        assert_eq!(status, 200, "{host}: {body}");
+    }
+}
+
+/// Hardening item 3: clients that send their request head slowly (a byte at a time) or not at all
+/// are cut off after the head timeout, connections past the cap are refused at once, and normal
+/// requests are served again as soon as the slow clients are gone.
+#[test]
+fn hardening_3_slowloris_clients_are_cut_off() {
+    let open_slowly = |addr: &str, n: usize| -> Vec<TcpStream> {
+        (0..n)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+                s
+            })
+            .collect()
+    };
+    let answer = |s: &mut TcpStream| -> std::io::Result<Vec<u8>> {
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        let mut buf = Vec::new();
+        match s.read_to_end(&mut buf) {
+            Ok(_) => Ok(buf),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(buf),
+            Err(e) => Err(e),
+        }
+    };
+
+    // The cap: with a head timeout far longer than the test, 40 slow clients hold every slot and
+    // each connection past them is answered 503 at once, normal requests included.
+    let results = tempfile::tempdir().unwrap();
+    let (server, _) = serve(
+        &[
+            "--bind",
+            "127.0.0.1:0",
+            "--head-timeout",
+            "60s",
+            "--max-connections",
+            "40",
+        ],
+        results.path(),
+    );
+    let held = open_slowly(&server.addr, 40);
+    std::thread::sleep(Duration::from_millis(300));
+    let mut refused = 0;
+    for mut s in open_slowly(&server.addr, 60) {
+        let got = answer(&mut s).expect("a connection past the cap is answered at once");
+        refused += usize::from(got.starts_with(b"HTTP/1.1 503"));
+    }
+    assert_eq!(refused, 60, "connections past the cap of 40");
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while http(&server.addr, "GET", "/api/config", &[], "").0 != 200 {
+        assert!(Instant::now() < deadline, "slots were not freed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server);
+
+    // The head timeout: clients trickling a byte every 250 ms are cut off after 1 s, since the
+    // timeout is for the whole head, not for each read.
+    let results = tempfile::tempdir().unwrap();
+    let (server, _) = serve(
+        &["--bind", "127.0.0.1:0", "--head-timeout", "1s"],
+        results.path(),
+    );
+    let started = Instant::now();
+    let mut slow = open_slowly(&server.addr, 50);
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(250));
+        for s in &mut slow {
+            let _ = s.write_all(b"X");
+        }
+    }
+    for s in &mut slow {
+        let got = answer(s).unwrap_or_else(|e| {
+            panic!(
+                "a slow client was still connected after {:?}: {e}",
+                started.elapsed()
+            )
+        });
+        assert!(
+            !got.starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&got)
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "slow clients held on for {:?}",
+        started.elapsed()
+    );
+    let (status, _) = http(&server.addr, "GET", "/api/config", &[], "");
+    assert_eq!(status, 200);
 }

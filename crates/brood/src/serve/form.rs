@@ -125,6 +125,7 @@ pub fn run_args(
     Ok(RunArgs {
         url: text(&request.url),
         scenario: scenario_file,
+        data_dir: None,
         host: text(&request.host),
         users: pick(closed, &request.users),
         spawn_rate: pick(closed, &request.spawn_rate),
@@ -224,11 +225,18 @@ pub fn write_scenario(request: &RunRequest, dir: &Path) -> Result<Option<PathBuf
     }
 }
 
-/// Checks a form as `brood run` checks its flags; every independent problem is reported.
-pub fn check(request: &RunRequest, results: &Path) -> Result<Checked, Vec<FieldError>> {
+/// Checks a form as `brood run` checks its flags; every independent problem is reported. The
+/// scenario's feed files are read from `data` (by default `<results>/scenarios`) and below only.
+pub fn check(
+    request: &RunRequest,
+    results: &Path,
+    data: Option<&Path>,
+) -> Result<Checked, Vec<FieldError>> {
     let has_scenario = !request.scenario.trim().is_empty();
-    let scenario_file = write_scenario(request, &results.join("scenarios")).map_err(|e| vec![e])?;
-    let outcome = check_with(request, results, scenario_file.clone(), has_scenario);
+    let scenarios = results.join("scenarios");
+    let scenario_file = write_scenario(request, &scenarios).map_err(|e| vec![e])?;
+    let data = data.unwrap_or(&scenarios);
+    let outcome = check_with(request, results, data, scenario_file.clone(), has_scenario);
     if outcome.is_err() {
         if let Some(path) = &scenario_file {
             let _ = std::fs::remove_file(path);
@@ -240,10 +248,12 @@ pub fn check(request: &RunRequest, results: &Path) -> Result<Checked, Vec<FieldE
 fn check_with(
     request: &RunRequest,
     results: &Path,
+    data: &Path,
     scenario_file: Option<PathBuf>,
     has_scenario: bool,
 ) -> Result<Checked, Vec<FieldError>> {
-    let args = run_args(request, scenario_file.clone(), results)?;
+    let mut args = run_args(request, scenario_file.clone(), results)?;
+    args.data_dir = Some(data.to_path_buf());
     let settings = Settings::from_args(&args, None);
     let dist = dist_settings(&args);
     match (settings, dist) {
@@ -349,13 +359,13 @@ mod tests {
 
     fn errors(request: &RunRequest) -> Vec<FieldError> {
         let dir = tempfile::tempdir().unwrap();
-        check(request, dir.path()).unwrap_err()
+        check(request, dir.path(), None).unwrap_err()
     }
 
     #[test]
     fn a_good_form_is_what_the_flags_would_run() {
         let dir = tempfile::tempdir().unwrap();
-        let checked = check(&form(), dir.path()).unwrap();
+        let checked = check(&form(), dir.path(), None).unwrap();
         assert_eq!(checked.dist.regions.len(), 2);
         assert_eq!(checked.dist.regions[1].weight, 3.0);
         assert_eq!(checked.dist.regions[1].workers, 2);
@@ -379,7 +389,7 @@ mod tests {
         request.users = "8000".into();
         request.run_time = "10m".into();
         request.instance_type = "t3.small".into();
-        let p = preview(&check(&request, dir.path()).unwrap()).unwrap();
+        let p = preview(&check(&request, dir.path(), None).unwrap()).unwrap();
         assert_eq!(p.backend, "aws");
         let instances: Vec<u32> = p.regions.iter().map(|r| r.instances).collect();
         assert!(instances[1] > instances[0], "{instances:?}");
@@ -388,14 +398,14 @@ mod tests {
 
         // The cap is held against the same estimate, next to its field.
         request.max_cost = "0.001".into();
-        let refused = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
+        let refused = preview(&check(&request, dir.path(), None).unwrap()).unwrap_err();
         assert_eq!(refused[0].field, "max_cost", "{refused:?}");
         request.max_cost = "lots".into();
         assert_eq!(errors(&request)[0].field, "max_cost");
         // A fleet larger than the instance cap is refused, not shrunk.
         request.max_cost.clear();
         request.max_instances = "1".into();
-        let refused = preview(&check(&request, dir.path()).unwrap()).unwrap_err();
+        let refused = preview(&check(&request, dir.path(), None).unwrap()).unwrap_err();
         assert!(refused[0].message.contains("max-instances"), "{refused:?}");
     }
 
@@ -440,7 +450,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut request = form();
         request.workers = "local-b=3".into();
-        let checked = check(&request, dir.path()).unwrap();
+        let checked = check(&request, dir.path(), None).unwrap();
         let workers: Vec<u32> = checked.dist.regions.iter().map(|r| r.workers).collect();
         assert_eq!(workers, [1, 3]);
         request.workers = "local-c=3".into();
@@ -466,7 +476,7 @@ mod tests {
         request.scenario =
             "users:\n  - name: a\n    tasks:\n      - get: /\n        wieght: 2\n".into();
         let dir = tempfile::tempdir().unwrap();
-        let errors = check(&request, dir.path()).unwrap_err();
+        let errors = check(&request, dir.path(), None).unwrap_err();
         assert_eq!(errors[0].field, "scenario");
         assert_eq!(errors[0].line, Some(5), "{errors:?}");
         assert!(errors[0].column.is_some());
@@ -477,7 +487,7 @@ mod tests {
             .collect();
         assert!(left.is_empty());
         request.scenario = "users:\n  - name: a\n    tasks:\n      - get: /\n".into();
-        let checked = check(&request, dir.path()).unwrap();
+        let checked = check(&request, dir.path(), None).unwrap();
         assert!(checked.scenario_file.unwrap().exists());
     }
 }

@@ -43,6 +43,8 @@ struct Inner {
 /// Runs on the local backend, results under one folder.
 pub struct ServeHandle {
     results: PathBuf,
+    /// Where feed files of submitted scenarios are read from; `<results>/scenarios` when `None`.
+    data: Option<PathBuf>,
     demo: Option<String>,
     inner: Mutex<Inner>,
 }
@@ -57,9 +59,10 @@ impl std::fmt::Debug for ServeHandle {
 
 impl ServeHandle {
     /// `demo` is the base URL of an embedded demo target the form starts aimed at.
-    pub fn new(results: PathBuf, demo: Option<String>) -> ServeHandle {
+    pub fn new(results: PathBuf, data: Option<PathBuf>, demo: Option<String>) -> ServeHandle {
         ServeHandle {
             results,
+            data,
             demo,
             inner: Mutex::new(Inner::default()),
         }
@@ -240,7 +243,7 @@ impl ControllerHandle for ServeHandle {
     }
 
     fn preview(&self, request: &RunRequest) -> Result<Preview, Vec<FieldError>> {
-        let checked = form::check(request, &self.results)?;
+        let checked = form::check(request, &self.results, self.data.as_deref())?;
         if let Some(path) = &checked.scenario_file {
             let _ = std::fs::remove_file(path);
         }
@@ -254,7 +257,8 @@ impl ControllerHandle for ServeHandle {
                 return Err(StartError::Busy(running.id.clone()));
             }
         }
-        let checked = form::check(&request, &self.results).map_err(StartError::Invalid)?;
+        let checked = form::check(&request, &self.results, self.data.as_deref())
+            .map_err(StartError::Invalid)?;
         let (commands, rx) = std::sync::mpsc::channel();
         let (started_tx, started_rx) = std::sync::mpsc::sync_channel(1);
         let (error_tx, error_rx) = std::sync::mpsc::channel::<String>();
@@ -406,7 +410,7 @@ mod tests {
         let summary = serde_json::json!({"run": {"scenario": null, "target": "http://t/",
             "model": ["users: 0 → 5 from 0.0s to 1.0s", "run time: 5.0s"]}});
         std::fs::write(run.join("summary.json"), summary.to_string()).unwrap();
-        let handle = ServeHandle::new(dir.path().to_path_buf(), None);
+        let handle = ServeHandle::new(dir.path().to_path_buf(), None, None);
         assert_eq!(
             handle.described_by_summary("r2").as_deref(),
             Some("http://t/, users: 0 → 5 from 0.0s to 1.0s")
@@ -431,7 +435,7 @@ mod tests {
         }
         std::fs::write(run.join("eu").join("region_stats.csv"), "x").unwrap();
         std::fs::write(run.join("eu").join("w1").join("snapshot.bin"), "x").unwrap();
-        let handle = ServeHandle::new(dir.path().to_path_buf(), None);
+        let handle = ServeHandle::new(dir.path().to_path_buf(), None, None);
         let names: Vec<_> = handle
             .artifacts("r1")
             .into_iter()

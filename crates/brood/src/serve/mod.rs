@@ -28,7 +28,10 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
 struct ConfigFile {
     bind: Option<String>,
     results: Option<PathBuf>,
+    data: Option<PathBuf>,
     demo_target: Option<bool>,
+    head_timeout: Option<String>,
+    max_connections: Option<usize>,
     token: Option<String>,
 }
 
@@ -37,7 +40,10 @@ struct ConfigFile {
 struct Options {
     bind: SocketAddr,
     results: PathBuf,
+    /// Where feed files of submitted scenarios are read from (`<results>/scenarios` when unset).
+    data: Option<PathBuf>,
     demo_target: bool,
+    limits: brood_web::Limits,
     token: Option<String>,
 }
 
@@ -70,6 +76,21 @@ fn options(args: &ServeArgs) -> Result<Options, String> {
             );
         }
     }
+    let mut limits = brood_web::Limits::default();
+    if let Some(text) = args.head_timeout.clone().or(file.head_timeout) {
+        limits.head_timeout = brood_plan::parse_duration(&text)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| {
+                format!("--head-timeout: expected a duration above zero like 10s, got {text:?}")
+            })?;
+    }
+    if let Some(n) = args.max_connections.or(file.max_connections) {
+        if n == 0 {
+            return Err("--max-connections: expected 1 or more".to_string());
+        }
+        limits.max_connections = n;
+    }
     Ok(Options {
         bind,
         results: args
@@ -77,7 +98,9 @@ fn options(args: &ServeArgs) -> Result<Options, String> {
             .clone()
             .or(file.results)
             .unwrap_or_else(|| PathBuf::from("brood-results")),
+        data: args.data.clone().or(file.data),
         demo_target: args.demo_target || file.demo_target.unwrap_or(false),
+        limits,
         token,
     })
 }
@@ -105,6 +128,7 @@ pub fn serve(args: &ServeArgs) -> Outcome {
     } else {
         None
     };
+    options.limits.max_connections = within_open_file_limit(options.limits.max_connections);
     let loopback = brood_web::is_loopback(&options.bind);
     let generated = !loopback && options.token.is_none();
     if generated {
@@ -122,7 +146,11 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         }
     };
     let demo_url = demo.as_ref().map(|t| format!("http://{}", t.addr()));
-    let handle = Arc::new(ServeHandle::new(options.results.clone(), demo_url.clone()));
+    let handle = Arc::new(ServeHandle::new(
+        options.results.clone(),
+        options.data.clone(),
+        demo_url.clone(),
+    ));
     recover(&options.results);
     let outcome = runtime.block_on(async {
         let listener = match tokio::net::TcpListener::bind(options.bind).await {
@@ -165,7 +193,7 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         let shutdown = async move {
             let _ = shutdown_rx.wait_for(|stop| *stop).await;
         };
-        let server = brood_web::serve(listener, app, shutdown);
+        let server = brood_web::serve(listener, app, options.limits, shutdown);
         tokio::pin!(server);
         tokio::select! {
             result = &mut server => {
@@ -189,6 +217,25 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         t.shutdown();
     }
     outcome
+}
+
+/// File descriptors kept back for runs, history and results beside the server's connections.
+const RESERVED_FILES: u64 = 256;
+
+/// Raises this process's open-file limit, and lowers the connection cap where the limit stays
+/// below it, so that accepting never fails for lack of descriptors while the cap is not reached.
+fn within_open_file_limit(max_connections: usize) -> usize {
+    let Some(limit) = brood_engine::raise_open_files_limit() else {
+        return max_connections;
+    };
+    let allowed = limit.saturating_sub(RESERVED_FILES).max(16);
+    let allowed = usize::try_from(allowed).unwrap_or(usize::MAX);
+    if allowed < max_connections {
+        eprintln!(
+            "brood serve: at most {allowed} connections at once (the open-file limit is {limit})"
+        );
+    }
+    max_connections.min(allowed)
 }
 
 /// Runs left `running` by a controller that died are marked and their results merged.
