@@ -134,12 +134,17 @@ async fn tagged(aws: &Aws, deployment: &str, regions: &[&str]) -> Vec<String> {
     }
     let iam = aws.iam();
     for r in iam.list_roles().send().await.unwrap().roles() {
-        let tags = iam
-            .list_role_tags()
-            .role_name(r.role_name())
-            .send()
-            .await
-            .unwrap();
+        // A role another test deletes between the listing and this call is gone, not a leftover.
+        let tags = match iam.list_role_tags().role_name(r.role_name()).send().await {
+            Ok(tags) => tags,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_no_such_entity_exception()) =>
+            {
+                continue
+            }
+            Err(e) => panic!("listing the tags of role {}: {e:?}", r.role_name()),
+        };
         if has_tag(tags.tags().iter().map(|t| (t.key(), t.value())), deployment) {
             found.push(format!("role {}", r.role_name()));
         }
