@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use brood_cluster::{ArtifactStore, Fleet, Transport};
 use brood_protocol::RunId;
 
-use crate::distributed::DistSettings;
-use crate::settings::Settings;
+use crate::error::Error;
+use crate::settings::{DistSettings, Settings};
 
+/// The three parts of a backend a distributed run uses.
 pub struct Backend {
     /// `local` or `aws`, for the history and the manifest.
     pub name: &'static str,
@@ -21,14 +22,38 @@ pub struct Backend {
     remote: bool,
 }
 
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Backend {
+    /// A backend from its parts, whose store is read in place (no download at the end).
+    pub fn new(
+        name: &'static str,
+        transport: Arc<dyn Transport>,
+        store: Arc<dyn ArtifactStore>,
+        fleet: Arc<dyn Fleet>,
+    ) -> Backend {
+        Backend {
+            name,
+            transport,
+            store,
+            fleet,
+            remote: false,
+        }
+    }
+
     /// Builds the backend `dist` names. For aws this also checks the deployment, the targets, the
     /// fleet's size and its cost before anything starts, and may set the workers per region.
     pub async fn build(
         settings: &Settings,
         dist: &mut DistSettings,
         run: &RunId,
-    ) -> Result<Backend> {
+    ) -> Result<Backend, Error> {
         let Some(aws_settings) = dist.aws.take() else {
             return Self::local(dist);
         };
@@ -64,7 +89,7 @@ impl Backend {
         })
     }
 
-    fn local(dist: &DistSettings) -> Result<Backend> {
+    fn local(dist: &DistSettings) -> Result<Backend, Error> {
         let fleet = brood_local::LocalFleet::new(
             std::env::current_exe().unwrap_or_else(|_| "brood".into()),
             dist.results.clone(),
@@ -74,7 +99,10 @@ impl Backend {
         });
         Ok(Backend {
             name: "local",
-            transport: Arc::new(brood_local::SqliteTransport::open_in(&dist.results)?),
+            transport: Arc::new(
+                brood_local::SqliteTransport::open_in(&dist.results)
+                    .map_err(anyhow::Error::from)?,
+            ),
             store: Arc::new(brood_local::DirStore::new(dist.results.clone())),
             fleet: Arc::new(fleet),
             remote: false,

@@ -7,7 +7,7 @@
 //! feeds, so the same loop runs in the foreground or inside the server.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use brood_cluster::{
     split_regions, Action, ArtifactStore, Coordinator, CoordinatorConfig, Event, FleetRequest,
-    QueueName, RegionSpec, RunEnd, RunOutcome, Transport, WorkerEnd,
+    QueueName, RunEnd, RunOutcome, Transport, WorkerEnd,
 };
 use brood_history::{Headline, History, RunRecord, Status};
 use brood_plan::Plan;
@@ -23,89 +23,24 @@ use brood_protocol::{
     decode, encode, generate_signing_key, load_secret_key, new_nonce, plan_hash, public_key_to_hex,
     save_secret_key, Job, Message, Region, RunId, SigningKey, Start, Stop,
 };
-use brood_report::{evaluate, write_stats_csv, write_summary_table, LiveView, ThresholdResult};
+use brood_report::{evaluate, write_stats_csv, write_summary_table, ThresholdResult};
 use brood_stats::{RunStats, Snapshot};
 
 use crate::backend::Backend;
-use crate::exit::Outcome;
+use crate::console::{print_thresholds, Console, Live};
+use crate::error::Error;
+use crate::observer::{Command, Observer};
+use crate::outcome::Outcome;
 use crate::outputs::Files;
-use crate::run::{decide, print_thresholds, run_info, Live};
-use crate::settings::Settings;
-use crate::worker::control_queue;
-
-/// How the distributed part of a run is set up.
-#[derive(Debug)]
-pub struct DistSettings {
-    pub regions: Vec<RegionSpec>,
-    pub latencies: Vec<(String, Duration)>,
-    pub results: PathBuf,
-    pub barrier_timeout: Duration,
-    pub start_with_fewer: bool,
-    pub heartbeat_timeout: Duration,
-    /// The aws backend's settings; `None` for the local backend.
-    pub aws: Option<crate::aws::AwsRunSettings>,
-}
+use crate::queues::{control_queue, jobs_queue};
+use crate::record::run_info;
+use crate::settings::{DistSettings, Settings};
+use crate::verdict::decide;
 
 /// Signed messages are valid this long; a start is re-sent (as a keep-alive) well within it.
 const MESSAGE_VALIDITY: Duration = Duration::from_secs(120);
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(200);
-
-/// What a running controller is asked to do from outside.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Command {
-    /// Stop starting work; running tasks finish within the stop timeout.
-    Stop,
-    /// Cut running requests off.
-    Abort,
-}
-
-/// Who hears how a run goes: the console, or the web UI's live state.
-pub trait Observer {
-    /// The run has its id and results folder (before any worker is up).
-    fn started(&mut self, _run: &RunId, _run_dir: &Path) {}
-    /// Once a second: the merged, per-region and per-worker figures so far.
-    fn second(&mut self, coordinator: &Coordinator, second: u64);
-    /// A sentence worth telling (a lost worker, a failed threshold, a stop).
-    fn note(&mut self, text: &str);
-    /// A stop or abort was asked for.
-    fn stopping(&mut self, _abort: bool) {}
-    /// The end-of-run text: summary table, workers, validity and thresholds.
-    fn summary(&mut self, text: &str);
-    /// The run is over and its files are written.
-    fn finished(&mut self, _coordinator: &Coordinator, _outcome: &RunOutcome) {}
-}
-
-/// `brood run`'s observer: the live line on stderr, the summary on stdout.
-struct Console {
-    live: Live,
-    end: Option<Duration>,
-}
-
-impl Observer for Console {
-    fn second(&mut self, coordinator: &Coordinator, second: u64) {
-        let stats = coordinator.global();
-        self.live.show(
-            &LiveView::from_stats(stats, brood_engine::unix_ms_now(), self.end),
-            second,
-        );
-    }
-
-    fn note(&mut self, text: &str) {
-        self.live.note(text);
-    }
-
-    fn stopping(&mut self, abort: bool) {
-        if !abort {
-            self.live
-                .note("stopping (Ctrl-C again to cut running requests off)");
-        }
-    }
-
-    fn summary(&mut self, text: &str) {
-        print!("{text}");
-    }
-}
 
 /// `brood run --backend …` in the foreground: the console observes and Ctrl-C stops.
 pub fn run(settings: Settings, dist: DistSettings) -> Outcome {
@@ -139,11 +74,11 @@ pub fn run_observed(
             return Outcome::Infrastructure;
         }
     };
-    match runtime.block_on(control(settings, dist, observer, &commands)) {
+    match runtime.block_on(control(settings, dist, None, observer, &commands)) {
         Ok(outcome) => outcome,
         Err(e) => {
-            observer.note(&format!("{e:#}"));
-            crate::aws::outcome_of_error(&e)
+            observer.note(&e.to_string());
+            e.outcome()
         }
     }
 }
@@ -158,18 +93,39 @@ struct Controller {
     last_keep_alive: Instant,
 }
 
+/// The controller over a backend built by the caller (in-process workers, say), on the caller's
+/// runtime.
+pub async fn run_on(
+    settings: Settings,
+    dist: DistSettings,
+    backend: Backend,
+    observer: &mut dyn Observer,
+    commands: Receiver<Command>,
+) -> Outcome {
+    match control(settings, dist, Some(backend), observer, &commands).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            observer.note(&e.to_string());
+            e.outcome()
+        }
+    }
+}
+
 async fn control(
     settings: Settings,
     mut dist: DistSettings,
+    backend: Option<Backend>,
     observer: &mut dyn Observer,
     commands: &Receiver<Command>,
-) -> Result<Outcome> {
-    std::fs::create_dir_all(&dist.results)
-        .with_context(|| format!("cannot create {}", dist.results.display()))?;
+) -> Result<Outcome, Error> {
+    std::fs::create_dir_all(&dist.results).map_err(Error::file("cannot create", &dist.results))?;
     let history = History::open(&dist.results.join("history.db"))?;
     let started_ms = brood_engine::unix_ms_now();
-    let run = RunId::new(crate::run::run_id(started_ms))?;
-    let backend = Backend::build(&settings, &mut dist, &run).await?;
+    let run = RunId::new(crate::record::run_id(started_ms))?;
+    let backend = match backend {
+        Some(backend) => backend,
+        None => Backend::build(&settings, &mut dist, &run).await?,
+    };
     let transport = backend.transport.clone();
     recover(&history, backend.store.as_ref(), &dist.results).await;
     let key = controller_key(&dist.results)?;
@@ -254,7 +210,7 @@ async fn control(
         )),
         Err(e) => observer.note(&format!("downloading the workers' results: {e:#}")),
     }
-    finish(
+    Ok(finish(
         &settings,
         &dist,
         &coordinator,
@@ -264,7 +220,7 @@ async fn control(
         &history,
         started_ms,
         observer,
-    )
+    )?)
 }
 
 /// Feeds the coordinator until it finishes, reporting progress every second and taking commands.
@@ -348,7 +304,8 @@ async fn drive(
             observer.second(coordinator, second);
             let stats = coordinator.global();
             if !aborted && ctl.start_at.is_some() {
-                if let Some(failed) = crate::run::failed_abort_threshold(&settings.plan, stats) {
+                if let Some(failed) = crate::verdict::failed_abort_threshold(&settings.plan, stats)
+                {
                     observer.note(&format!("threshold `{failed}` failed: stopping the run"));
                     aborted = true;
                     pending.extend(
@@ -499,10 +456,6 @@ async fn send_jobs(
         transport.send(&jobs_queue(&slot.region), &bytes).await?;
     }
     Ok(())
-}
-
-pub fn jobs_queue(region: &str) -> QueueName {
-    QueueName(format!("jobs-{region}"))
 }
 
 /// The controller's signing key, made on first use and kept private to the results folder.

@@ -22,6 +22,14 @@ pub struct Files {
     html: Option<PathBuf>,
 }
 
+impl std::fmt::Debug for Files {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Files")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Files {
     /// Opens the history CSV (its header is written at once), so a bad path fails before the run.
     pub fn create(outputs: &Outputs) -> Result<Files> {

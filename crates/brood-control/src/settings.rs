@@ -1,14 +1,19 @@
-//! `brood run`'s raw flags turned into checked settings: a compiled plan plus where the results go.
-//! Every error names the flag or scenario field it is about.
+//! A run's inputs turned into checked settings: a compiled plan plus where the results go, and for
+//! distributed runs the regions, workers and backend. Every error names the flag or scenario
+//! field it is about.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use brood_aws_fleet::{sizing, PriceTable};
+use brood_cluster::RegionSpec;
 
 use brood_plan::{
     compile, load_scenario_with_feeds, parse_arrival_unit, parse_duration, parse_stages,
     parse_threshold, parse_wait, LoadOptions, Plan, PlanError, Scenario,
 };
 
-use crate::cli::RunArgs;
+use crate::input::RunInput;
 
 /// Where a run's files go.
 #[derive(Debug, Default)]
@@ -34,7 +39,7 @@ pub struct Settings {
 
 impl Settings {
     /// Checks every flag; `demo_host` is the base URL of a demo target started for this run.
-    pub fn from_args(args: &RunArgs, demo_host: Option<&str>) -> Result<Settings, PlanError> {
+    pub fn from_input(args: &RunInput, demo_host: Option<&str>) -> Result<Settings, PlanError> {
         let scenario = scenario(args, demo_host)?;
         let opts = load_options(args, demo_host)?;
         let plan = compile(&scenario, &opts)?;
@@ -69,7 +74,7 @@ impl Settings {
     }
 }
 
-fn scenario(args: &RunArgs, demo_host: Option<&str>) -> Result<Scenario, PlanError> {
+fn scenario(args: &RunInput, demo_host: Option<&str>) -> Result<Scenario, PlanError> {
     match (&args.url, &args.scenario) {
         (Some(_), Some(_)) => Err(PlanError::InvalidOption {
             flag: "URL".into(),
@@ -95,7 +100,7 @@ fn scenario(args: &RunArgs, demo_host: Option<&str>) -> Result<Scenario, PlanErr
     }
 }
 
-fn load_options(args: &RunArgs, demo_host: Option<&str>) -> Result<LoadOptions, PlanError> {
+fn load_options(args: &RunInput, demo_host: Option<&str>) -> Result<LoadOptions, PlanError> {
     let duration = |flag: &str, v: &Option<String>| {
         v.as_deref()
             .map(|s| parse_duration(s).map_err(|e| e.for_flag(flag)))
@@ -193,17 +198,10 @@ pub fn duration_flag(value: &str, flag: &str) -> Result<std::time::Duration, Pla
 }
 
 /// The distributed part of `brood run`: backend, regions with weights, workers, barrier.
-pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings, PlanError> {
+pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
     let aws = match args.backend.as_deref().unwrap_or("local") {
         "local" => None,
-        "aws" => Some(crate::aws::run_settings(args).map_err(|m| {
-            let (flag, why) = m.split_once(": ").unwrap_or(("--backend", m.as_str()));
-            PlanError::InvalidOption {
-                flag: flag.into(),
-                message: why.into(),
-                hint: None,
-            }
-        })?),
+        "aws" => Some(aws_run_settings(args)?),
         other => return Err(invalid("--backend", other, "`local` or `aws`")),
     };
     // `--workers 2` for every region, or `--workers us-east-1=3,eu-west-1=1` region by region
@@ -309,7 +307,7 @@ pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings,
             ));
         }
     }
-    Ok(crate::distributed::DistSettings {
+    Ok(DistSettings {
         regions,
         latencies,
         results: args.results.clone(),
@@ -317,5 +315,90 @@ pub fn dist_settings(args: &RunArgs) -> Result<crate::distributed::DistSettings,
         start_with_fewer: args.start_with_fewer,
         heartbeat_timeout: duration_flag(&args.heartbeat_timeout, "--heartbeat-timeout")?,
         aws,
+    })
+}
+
+/// How the distributed part of a run is set up.
+#[derive(Debug)]
+pub struct DistSettings {
+    pub regions: Vec<RegionSpec>,
+    pub latencies: Vec<(String, Duration)>,
+    pub results: PathBuf,
+    pub barrier_timeout: Duration,
+    pub start_with_fewer: bool,
+    pub heartbeat_timeout: Duration,
+    /// The aws backend's settings; `None` for the local backend.
+    pub aws: Option<AwsRunSettings>,
+}
+
+/// What an aws run needs beyond the distributed settings.
+#[derive(Debug)]
+pub struct AwsRunSettings {
+    pub deployment: String,
+    pub profile: Option<String>,
+    pub instance_type: Option<String>,
+    pub ami: Option<String>,
+    pub spot: bool,
+    pub worker_binary: PathBuf,
+    pub max_instances: u32,
+    pub max_cost: Option<f64>,
+    pub prices: PriceTable,
+    pub users_per_vcpu: f64,
+    /// `--workers` was given: no sizing from the load.
+    pub workers_given: bool,
+}
+
+/// The aws backend's flags, checked; each error names its flag.
+pub fn aws_run_settings(args: &RunInput) -> Result<AwsRunSettings, PlanError> {
+    let refuse = |flag: &str, message: String| PlanError::InvalidOption {
+        flag: flag.into(),
+        message,
+        hint: None,
+    };
+    if let Some(c) = args.max_cost {
+        if !(c.is_finite() && c >= 0.0) {
+            return Err(refuse(
+                "--max-cost",
+                format!("{c} is not an amount of US dollars"),
+            ));
+        }
+    }
+    let users_per_vcpu = args
+        .users_per_vcpu
+        .unwrap_or(sizing::DEFAULT_USERS_PER_VCPU);
+    if !(users_per_vcpu.is_finite() && users_per_vcpu > 0.0) {
+        return Err(refuse(
+            "--users-per-vcpu",
+            format!("{users_per_vcpu} must be above 0"),
+        ));
+    }
+    if args.max_instances == 0 {
+        return Err(refuse("--max-instances", "must be at least 1".into()));
+    }
+    let prices = match &args.price_file {
+        None => PriceTable::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| refuse("--price-file", format!("{}: {e}", path.display())))?;
+            PriceTable::from_json(&text, &path.display().to_string())
+                .map_err(|e| refuse("--price-file", e.to_string()))?
+        }
+    };
+    let worker_binary = match &args.worker_binary {
+        Some(p) => p.clone(),
+        None => std::env::current_exe().map_err(|e| refuse("--worker-binary", e.to_string()))?,
+    };
+    Ok(AwsRunSettings {
+        deployment: args.deployment.clone(),
+        profile: args.profile.clone(),
+        instance_type: args.instance_type.clone(),
+        ami: args.ami.clone(),
+        spot: args.spot,
+        worker_binary,
+        max_instances: args.max_instances,
+        max_cost: args.max_cost,
+        prices,
+        users_per_vcpu,
+        workers_given: args.workers.is_some(),
     })
 }

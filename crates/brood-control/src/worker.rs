@@ -19,8 +19,9 @@ use brood_protocol::{
 use brood_report::{write_exceptions_csv, write_failures_csv, write_stats_csv, StatsHistoryWriter};
 use brood_stats::{RunStats, Snapshot};
 
-use crate::cli::WorkerArgs;
-use crate::exit::Outcome;
+use crate::input::WorkerInput;
+use crate::outcome::Outcome;
+use crate::queues::control_queue;
 
 /// How long a taken job stays hidden from other workers; extended while the worker holds it.
 const JOB_VISIBILITY: Duration = Duration::from_secs(60);
@@ -28,12 +29,7 @@ const EXTEND_EVERY: Duration = Duration::from_secs(20);
 /// Attempts to store results before they stay spooled on local disk.
 const STORE_ATTEMPTS: u32 = 5;
 
-/// The control queue of one worker in one run: the controller derives the same name.
-pub fn control_queue(run: &str, worker: &str) -> QueueName {
-    QueueName(format!("ctl-{run}-{worker}"))
-}
-
-pub fn worker(args: &WorkerArgs) -> Outcome {
+pub fn worker(args: &WorkerInput) -> Outcome {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -54,7 +50,7 @@ pub fn worker(args: &WorkerArgs) -> Outcome {
 }
 
 struct Ctx<'a> {
-    args: &'a WorkerArgs,
+    args: &'a WorkerInput,
     transport: Arc<dyn Transport>,
     store: Arc<dyn ArtifactStore>,
     /// Where results wait when the store stays unavailable.
@@ -64,22 +60,32 @@ struct Ctx<'a> {
     region: Region,
 }
 
-/// The queues, the store and the spool folder of the chosen backend.
-struct Backend {
-    transport: Arc<dyn Transport>,
-    store: Arc<dyn ArtifactStore>,
-    spool: PathBuf,
-    worker_id: WorkerId,
+/// The queues, the store and the spool folder a worker uses, and its id.
+pub struct WorkerBackend {
+    pub transport: Arc<dyn Transport>,
+    pub store: Arc<dyn ArtifactStore>,
+    /// Where results wait when the store stays unavailable.
+    pub spool: PathBuf,
+    pub worker_id: WorkerId,
 }
 
-async fn backend(args: &WorkerArgs) -> Result<Backend> {
+impl std::fmt::Debug for WorkerBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerBackend")
+            .field("worker_id", &self.worker_id)
+            .field("spool", &self.spool)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn backend(args: &WorkerInput) -> Result<WorkerBackend> {
     match args.backend.as_str() {
         "local" => {
             let dir = args
                 .dir
                 .clone()
                 .ok_or_else(|| anyhow!("--dir: required with --backend local"))?;
-            Ok(Backend {
+            Ok(WorkerBackend {
                 transport: Arc::new(
                     brood_local::SqliteTransport::open_in(&dir).context("opening the queues")?,
                 ),
@@ -97,7 +103,7 @@ async fn backend(args: &WorkerArgs) -> Result<Backend> {
 }
 
 /// SQS queues and the S3 bucket of a deployment, on the standard credential chain.
-async fn aws_backend(args: &WorkerArgs) -> Result<Backend> {
+async fn aws_backend(args: &WorkerInput) -> Result<WorkerBackend> {
     brood_aws::check_region(&args.region).context("--region")?;
     let home = args
         .home_region
@@ -129,7 +135,7 @@ async fn aws_backend(args: &WorkerArgs) -> Result<Backend> {
     let transport = brood_aws::SqsTransport::new(&config, deployment, store.clone());
     // Instances of a region may share process ids; a random suffix keeps workers apart.
     let suffix: u32 = rand::random();
-    Ok(Backend {
+    Ok(WorkerBackend {
         transport: Arc::new(transport),
         store: Arc::new(store),
         spool: args
@@ -140,10 +146,15 @@ async fn aws_backend(args: &WorkerArgs) -> Result<Backend> {
     })
 }
 
-async fn serve(args: &WorkerArgs) -> Result<()> {
+async fn serve(args: &WorkerInput) -> Result<()> {
+    let backend = backend(args).await?;
+    serve_on(args, backend).await
+}
+
+/// Takes and runs jobs from `args.queue` over `backend` until idle for `--idle-exit`.
+pub async fn serve_on(args: &WorkerInput, backend: WorkerBackend) -> Result<()> {
     let key = public_key_from_hex(&args.controller_key).context("--controller-key")?;
     let region = Region::new(args.region.clone()).context("--region")?;
-    let backend = backend(args).await?;
     let mut ctx = Ctx {
         args,
         transport: backend.transport,

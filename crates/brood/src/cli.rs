@@ -416,16 +416,6 @@ pub struct WorkerArgs {
     pub dead_man: String,
 }
 
-impl WorkerArgs {
-    /// Latency added to every request, from the fleet's environment variable.
-    pub fn added_latency_ms(&self) -> u64 {
-        std::env::var(brood_local::LATENCY_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Scenario file to check.

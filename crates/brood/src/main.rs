@@ -1,15 +1,8 @@
-//! The `brood` binary: parses the command line and hands each command to its module.
+//! The `brood` binary: parses the command line and hands each command to its module, which turns
+//! the flags into the controller library's inputs.
 
-mod aws;
-mod backend;
 mod cli;
-mod distributed;
-mod exit;
-mod outputs;
-mod run;
-mod serve;
-mod settings;
-mod worker;
+mod commands;
 
 use std::process::ExitCode;
 
@@ -18,14 +11,14 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let outcome = match cli.command {
-        cli::Command::Run(args) => run::run(*args),
-        cli::Command::Check(args) => run::check(&args),
-        cli::Command::DemoTarget(args) => run::demo_target(&args),
-        cli::Command::Worker(args) => worker::worker(&args),
-        cli::Command::Runs(args) => run::list_runs(&args),
-        cli::Command::Serve(args) => serve::serve(&args),
-        cli::Command::Aws(command) => aws::aws_command(&command),
-        cli::Command::Cleanup(args) => aws::cleanup_command(&args),
+        cli::Command::Run(args) => commands::run::run(*args),
+        cli::Command::Check(args) => commands::check::check(&args),
+        cli::Command::DemoTarget(args) => commands::demo_target::demo_target(&args),
+        cli::Command::Worker(args) => commands::worker::worker(*args),
+        cli::Command::Runs(args) => commands::runs::runs(&args),
+        cli::Command::Serve(args) => commands::serve::serve(&args),
+        cli::Command::Aws(command) => commands::aws::aws(&command),
+        cli::Command::Cleanup(args) => commands::cleanup::cleanup(&args),
     };
-    outcome.into()
+    ExitCode::from(outcome.code())
 }

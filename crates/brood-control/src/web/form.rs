@@ -1,14 +1,13 @@
-//! The web form turned into the same `RunArgs` the command line builds, then checked by the same
-//! code (`Settings::from_args`, `dist_settings`); errors are mapped to the form's field names.
+//! The web form turned into the same `RunInput` the command line builds, then checked by the same
+//! code (`Settings::from_input`, `dist_settings`); errors are mapped to the form's field names.
 
 use std::path::{Path, PathBuf};
 
 use brood_plan::PlanError;
 use brood_web::model::{FieldError, Preview, RegionPreview, RunRequest};
 
-use crate::cli::RunArgs;
-use crate::distributed::DistSettings;
-use crate::settings::{dist_settings, Settings};
+use crate::input::RunInput;
+use crate::settings::{dist_settings, DistSettings, Settings};
 
 /// A checked form: what `brood run` would have from the same flags.
 pub struct Checked {
@@ -91,7 +90,7 @@ pub fn run_args(
     request: &RunRequest,
     scenario_file: Option<PathBuf>,
     results: &Path,
-) -> Result<RunArgs, Vec<FieldError>> {
+) -> Result<RunInput, Vec<FieldError>> {
     let mut errors = Vec::new();
     let shape = request.shape.trim();
     let (closed, stages, arrival) = match shape {
@@ -122,43 +121,23 @@ pub fn run_args(
         return Err(errors);
     }
     let pick = |on: bool, value: &str| if on { text(value) } else { None };
-    Ok(RunArgs {
+    Ok(RunInput {
         url: text(&request.url),
         scenario: scenario_file,
-        data_dir: None,
         host: text(&request.host),
         users: pick(closed, &request.users),
         spawn_rate: pick(closed, &request.spawn_rate),
         run_time: text(&request.run_time),
         stages: pick(stages, &request.stages),
         arrival_rate: pick(arrival, &request.arrival_rate),
-        arrival_unit: None,
         max_users: pick(arrival, &request.max_users),
-        wait: None,
-        stop_timeout: None,
         thresholds: request.thresholds.lines().filter_map(text).collect(),
         abort_on_fail: request.abort_on_fail,
-        csv: None,
-        csv_full_history: false,
-        json: None,
-        junit: None,
-        html: None,
-        exit_code_on_error: 1,
-        insecure: false,
-        http2: false,
-        threads: None,
-        demo_target: false,
         quiet: true,
-        dry_run: false,
-        tags: Vec::new(),
-        exclude_tags: Vec::new(),
         backend: Some(text(&request.backend).unwrap_or_else(|| "local".into())),
         regions: Some(text(&request.regions).unwrap_or_else(|| "local".into())),
         workers: text(&request.workers),
         region_latency: text(&request.region_latency),
-        barrier_timeout: "60s".into(),
-        start_with_fewer: false,
-        heartbeat_timeout: "15s".into(),
         results: results.to_path_buf(),
         deployment: text(&request.deployment).unwrap_or_else(|| "default".into()),
         instance_type: text(&request.instance_type),
@@ -180,12 +159,9 @@ pub fn run_args(
                 )]
             })?),
         },
-        price_file: None,
-        users_per_vcpu: None,
         spot: request.spot,
-        worker_binary: None,
-        ami: None,
-        profile: None,
+
+        ..RunInput::default()
     })
 }
 
@@ -254,7 +230,7 @@ fn check_with(
 ) -> Result<Checked, Vec<FieldError>> {
     let mut args = run_args(request, scenario_file.clone(), results)?;
     args.data_dir = Some(data.to_path_buf());
-    let settings = Settings::from_args(&args, None);
+    let settings = Settings::from_input(&args, None);
     let dist = dist_settings(&args);
     match (settings, dist) {
         (Ok(settings), Ok(dist)) => Ok(Checked {
@@ -279,7 +255,7 @@ fn check_with(
 pub fn preview(checked: &Checked) -> Result<Preview, Vec<FieldError>> {
     let total: f64 = checked.dist.regions.iter().map(|r| r.weight).sum();
     let share = |weight: f64| if total > 0.0 { weight / total } else { 0.0 };
-    let plan = crate::run::dry_run(&checked.settings.plan)
+    let plan = crate::console::dry_run(&checked.settings.plan)
         .lines()
         .map(str::to_string)
         .collect();

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 
 use super::form;
 use super::observe::WebObserver;
-use crate::distributed::Command;
+use crate::observer::Command;
 
 /// Live states kept for runs started by this server (the newest ones).
 const LIVE_KEPT: usize = 20;

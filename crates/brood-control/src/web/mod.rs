@@ -12,107 +12,28 @@ use std::time::Duration;
 
 use brood_target::{Target, TargetConfig};
 use brood_web::Access;
-use serde::Deserialize;
 
-use crate::cli::ServeArgs;
-use crate::exit::Outcome;
+use crate::outcome::Outcome;
 use handle::ServeHandle;
 
-const DEFAULT_BIND: &str = "127.0.0.1:5000";
 /// How long a run in progress gets to stop when the server is interrupted.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(20);
 
-/// `brood serve --config FILE`: the same settings as the flags.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    bind: Option<String>,
-    results: Option<PathBuf>,
-    data: Option<PathBuf>,
-    demo_target: Option<bool>,
-    head_timeout: Option<String>,
-    max_connections: Option<usize>,
-    token: Option<String>,
-}
-
 /// The server's checked settings.
 #[derive(Debug)]
-struct Options {
-    bind: SocketAddr,
-    results: PathBuf,
+pub struct ServeOptions {
+    pub bind: SocketAddr,
+    pub results: PathBuf,
     /// Where feed files of submitted scenarios are read from (`<results>/scenarios` when unset).
-    data: Option<PathBuf>,
-    demo_target: bool,
-    limits: brood_web::Limits,
-    token: Option<String>,
+    pub data: Option<PathBuf>,
+    pub demo_target: bool,
+    pub limits: brood_web::Limits,
+    /// Required on every request when set; generated when the address is not loopback.
+    pub token: Option<String>,
 }
 
-fn options(args: &ServeArgs) -> Result<Options, String> {
-    let file = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("--config: cannot read {}: {e}", path.display()))?;
-            toml::from_str::<ConfigFile>(&text)
-                .map_err(|e| format!("--config: {}: {e}", path.display()))?
-        }
-        None => ConfigFile::default(),
-    };
-    let bind_text = args
-        .bind
-        .clone()
-        .or(file.bind)
-        .unwrap_or_else(|| DEFAULT_BIND.into());
-    let bind = bind_text.parse().map_err(|_| {
-        format!("--bind: expected an address like 127.0.0.1:5000, got {bind_text:?}")
-    })?;
-    let token = args.token.clone().or(file.token);
-    if let Some(t) = &token {
-        let fine = t.len() >= 16
-            && t.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-        if !fine {
-            return Err(
-                "--token: expected at least 16 letters, digits, '-', '_' or '.'".to_string(),
-            );
-        }
-    }
-    let mut limits = brood_web::Limits::default();
-    if let Some(text) = args.head_timeout.clone().or(file.head_timeout) {
-        limits.head_timeout = brood_plan::parse_duration(&text)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| {
-                format!("--head-timeout: expected a duration above zero like 10s, got {text:?}")
-            })?;
-    }
-    if let Some(n) = args.max_connections.or(file.max_connections) {
-        if n == 0 {
-            return Err("--max-connections: expected 1 or more".to_string());
-        }
-        limits.max_connections = n;
-    }
-    Ok(Options {
-        bind,
-        results: args
-            .results
-            .clone()
-            .or(file.results)
-            .unwrap_or_else(|| PathBuf::from("brood-results")),
-        data: args.data.clone().or(file.data),
-        demo_target: args.demo_target || file.demo_target.unwrap_or(false),
-        limits,
-        token,
-    })
-}
-
-pub fn serve(args: &ServeArgs) -> Outcome {
-    let mut options = match options(args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("brood: {e}");
-            return Outcome::InvalidInput;
-        }
-    };
+/// Serves the page and the API until Ctrl-C, then stops a run in progress.
+pub fn serve(mut options: ServeOptions) -> Outcome {
     if let Err(e) = std::fs::create_dir_all(&options.results) {
         eprintln!("brood: cannot create {}: {e}", options.results.display());
         return Outcome::Infrastructure;
@@ -151,7 +72,7 @@ pub fn serve(args: &ServeArgs) -> Outcome {
         options.data.clone(),
         demo_url.clone(),
     ));
-    recover(&options.results);
+    let _ = crate::runs::recovered(&options.results);
     let outcome = runtime.block_on(async {
         let listener = match tokio::net::TcpListener::bind(options.bind).await {
             Ok(l) => l,
@@ -236,22 +157,4 @@ fn within_open_file_limit(max_connections: usize) -> usize {
         );
     }
     max_connections.min(allowed)
-}
-
-/// Runs left `running` by a controller that died are marked and their results merged.
-fn recover(results: &std::path::Path) {
-    let path = results.join("history.db");
-    if !path.exists() {
-        return;
-    }
-    let Ok(history) = brood_history::History::open(&path) else {
-        return;
-    };
-    let store = brood_local::DirStore::new(results.to_path_buf());
-    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        rt.block_on(crate::distributed::recover(&history, &store, results));
-    }
 }

@@ -14,7 +14,7 @@ use brood_web::model::{
 };
 use tokio::sync::watch;
 
-use crate::distributed::Observer;
+use crate::observer::Observer;
 
 /// Notes kept for the page, newest last.
 const NOTES_KEPT: usize = 200;

@@ -1,0 +1,42 @@
+//! The outcome of a run from its figures: thresholds, failed requests and whether its files were
+//! written; and the abort thresholds watched while it runs.
+
+use brood_plan::Plan;
+use brood_report::{evaluate, ThresholdResult};
+use brood_stats::RunStats;
+
+use crate::outcome::Outcome;
+
+/// The exit outcome, most serious first.
+pub fn decide(
+    stats: &RunStats,
+    results: &[ThresholdResult],
+    io_failed: bool,
+    on_error: u8,
+) -> Outcome {
+    if io_failed {
+        Outcome::Infrastructure
+    } else if results.iter().any(|r| !r.passed) {
+        Outcome::ThresholdsFailed
+    } else if on_error != 0 && stats.aggregated().failures > 0 {
+        Outcome::RequestsFailed(on_error)
+    } else {
+        Outcome::Success
+    }
+}
+
+pub fn failed_abort_threshold(plan: &Plan, stats: &RunStats) -> Option<String> {
+    let watched: Vec<_> = plan
+        .thresholds
+        .iter()
+        .filter(|t| t.abort_on_fail)
+        .cloned()
+        .collect();
+    if watched.is_empty() {
+        return None;
+    }
+    evaluate(&watched, stats)
+        .into_iter()
+        .find(|r| !r.passed && r.actual.is_some())
+        .map(|r| r.threshold.source)
+}
