@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a developer wants to see failures: formatting, lints, tests.
 # Works on a fresh machine with the Rust toolchain, Python 3 (venv, pip), Node with npm, and apt:
-# the AWS tests install moto into a venv, the browser tests Debian's chromium and playwright-core.
+# the AWS tests install moto into a venv, the browser tests Debian's chromium and playwright-core,
+# the web UI's checks typescript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ cargo fmt --all --check
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== web: tsc --checkJs and node --test"
+scripts/web-check.sh
 
 # The AWS backend's tests run against an AWS-compatible server on loopback (moto), never real AWS:
 # this starts it, exports AWS_ENDPOINT_URL and fake credentials, and stops it when the script exits.

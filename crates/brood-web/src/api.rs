@@ -94,12 +94,16 @@ pub(crate) async fn index(State(app): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-pub(crate) async fn app_js() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        crate::APP_JS,
-    )
-        .into_response()
+/// One of the page's ES modules, from the table built into the binary.
+pub(crate) async fn js_module(Path(name): Path<String>) -> Response {
+    match crate::JS_MODULES.iter().find(|(file, _)| *file == name) {
+        Some((_, source)) => (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            *source,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 pub(crate) async fn app_css() -> Response {

@@ -1,10 +1,10 @@
 //! `brood serve`'s web UI and JSON API: an axum router over a [`ControllerHandle`], with the page,
 //! its script and styles embedded in the binary.
 //!
-//! The page is one HTML file with hand-written JavaScript that draws its charts as SVG and takes
-//! live updates from a server-sent event stream; it uses only the JSON API under `/api/`, which is
-//! documented in `assets/openapi.json` (served at `/api/openapi.json`). `/metrics` gives the
-//! latest run's figures in Prometheus's text format.
+//! The page is one HTML file and native ES modules (`assets/js/`, no build step, typed with JSDoc)
+//! that draw its charts as SVG and take live updates from a server-sent event stream; it uses only
+//! the JSON API under `/api/`, which is documented in `assets/openapi.json` (served at
+//! `/api/openapi.json`). `/metrics` gives the latest run's figures in Prometheus's text format.
 //!
 //! Invariant: no engine, no backend, no cloud SDK here. Everything about runs goes through the
 //! handle, which the binary implements; access rules live in [`security`].
@@ -26,11 +26,27 @@ use axum::Router;
 pub use handle::{ControllerHandle, StopError};
 pub use security::Access;
 
-/// The page, its script and styles, and the API description, built into the binary.
+/// The page, its styles, and the API description, built into the binary.
 const INDEX_HTML: &str = include_str!("../assets/index.html");
-const APP_JS: &str = include_str!("../assets/app.js");
 const APP_CSS: &str = include_str!("../assets/app.css");
 const OPENAPI_JSON: &str = include_str!("../assets/openapi.json");
+
+/// The page's ES modules by file name, served at `/assets/js/<name>`; `main.js` is the entry.
+const JS_MODULES: &[(&str, &str)] = &[
+    ("api.js", include_str!("../assets/js/api.js")),
+    ("charts.js", include_str!("../assets/js/charts.js")),
+    ("compare.js", include_str!("../assets/js/compare.js")),
+    ("dom.js", include_str!("../assets/js/dom.js")),
+    ("form.js", include_str!("../assets/js/form.js")),
+    ("format.js", include_str!("../assets/js/format.js")),
+    ("live.js", include_str!("../assets/js/live.js")),
+    ("main.js", include_str!("../assets/js/main.js")),
+    ("results.js", include_str!("../assets/js/results.js")),
+    ("run.js", include_str!("../assets/js/run.js")),
+    ("runs.js", include_str!("../assets/js/runs.js")),
+    ("types.js", include_str!("../assets/js/types.js")),
+    ("widgets.js", include_str!("../assets/js/widgets.js")),
+];
 
 /// What every handler sees.
 pub struct AppState {
@@ -49,7 +65,7 @@ pub fn app(handle: Arc<dyn ControllerHandle>, access: Access) -> Router {
     let state = Arc::new(AppState { handle, access });
     Router::new()
         .route("/", get(api::index))
-        .route("/assets/app.js", get(api::app_js))
+        .route("/assets/js/{name}", get(api::js_module))
         .route("/assets/app.css", get(api::app_css))
         .route("/metrics", get(metrics::metrics))
         .route("/api/openapi.json", get(api::openapi))

@@ -248,7 +248,7 @@ fn quick() -> Value {
 /// Every route of the router, with a method and a concrete path.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
-    ("GET", "/assets/app.js"),
+    ("GET", "/assets/js/main.js"),
     ("GET", "/assets/app.css"),
     ("GET", "/metrics"),
     ("GET", "/api/openapi.json"),
@@ -619,11 +619,11 @@ async fn page_assets_session_and_config() {
         .starts_with("text/html"));
     assert!(page.contains(&format!("content=\"{csrf}\"")));
     assert!(!page.contains("{{csrf}}"));
-    for asset in ["/assets/app.js", "/assets/app.css"] {
-        let (status, _, body) = send(&router, get(asset)).await;
-        assert_eq!(status, StatusCode::OK);
-        assert!(body.len() > 100, "{asset}");
-    }
+    assert!(page.contains(r#"<script type="module" src="/assets/js/main.js"></script>"#));
+    let (status, headers, body) = send(&router, get("/assets/app.css")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "text/css; charset=utf-8");
+    assert!(body.len() > 100);
     let (_, session) = json_of(&router, get("/api/session")).await;
     assert_eq!(session["csrf"], csrf.as_str());
     let (_, config) = json_of(&router, get("/api/config")).await;
@@ -664,4 +664,57 @@ async fn openapi_describes_every_api_route() {
         seen += 1;
     }
     assert!(seen >= 12, "found only {seen} routes");
+}
+
+/// Every file of `assets/js` is served, as it is on disk, with JavaScript's content type; every
+/// module a module imports is one of them; anything else under `/assets/js/` is not found.
+#[tokio::test]
+async fn every_es_module_is_served() {
+    let fake = Fake::new();
+    let (router, _) = loopback(&fake);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/js");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".js") {
+            names.push(name);
+        }
+    }
+    assert!(
+        names.len() >= 10 && names.contains(&"main.js".to_string()),
+        "{names:?}"
+    );
+    for name in &names {
+        let (status, headers, body) = send(&router, get(&format!("/assets/js/{name}"))).await;
+        assert_eq!(status, StatusCode::OK, "{name} is not served");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8",
+            "{name}"
+        );
+        assert_eq!(
+            body,
+            std::fs::read_to_string(dir.join(name)).unwrap(),
+            "{name}"
+        );
+        for import in body.lines().filter_map(|l| l.split(" from \"./").nth(1)) {
+            let imported = import.split('"').next().unwrap();
+            assert!(
+                names.iter().any(|n| n == imported),
+                "{name} imports {imported}"
+            );
+        }
+    }
+    for missing in [
+        "/assets/js/nope.js",
+        "/assets/js/package.json",
+        "/assets/js/",
+        "/assets/app.js",
+    ] {
+        assert_eq!(
+            send(&router, get(missing)).await.0,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
 }
