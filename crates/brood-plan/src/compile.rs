@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use crate::error::{FieldPath, Issue, PlanError};
+use crate::error::{scenario_error, FieldPath, Issue, PlanError};
 use crate::load::{self, Stage};
 use crate::plan::{
     ArrivalUnit, EntryName, FeedExhausted, FeedPlan, Plan, StepPlan, TaskPlan, Threshold, Url,
@@ -18,7 +18,6 @@ use crate::plan::{
 use crate::request::RequestSpec;
 use crate::request_plan::{self, Context, Scope};
 use crate::scenario::{host_from_text, Scenario, Step, TaskLayout, TaskSpec, UserSpec};
-use crate::source::scenario_error;
 
 /// A request's timeout when neither it nor the defaults set one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);

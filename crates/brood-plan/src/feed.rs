@@ -6,11 +6,10 @@ use std::path::Path;
 
 use serde::de::{Deserialize, Deserializer};
 
-use crate::error::{FieldPath, Issue, PlanError};
+use crate::error::{scenario_error, FieldPath, Issue, PlanError};
 use crate::plan::{FeedExhausted, FeedOrder, FeedScope};
 use crate::response::var_name;
 use crate::scenario::Scenario;
-use crate::source::scenario_error;
 
 /// A `feeds` item: which file, and how users take its rows.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]

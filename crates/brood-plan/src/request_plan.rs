@@ -9,13 +9,12 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::error::{FieldPath, Issue};
+use crate::error::{closest, FieldPath, Issue};
 use crate::plan::{
     Auth, Body, BodyTemplate, RequestPlan, RequestTemplate, Template, TemplatePart, Url,
 };
 use crate::request::{AuthSpec, BodySpec, RequestSpec};
 use crate::scenario::RequestDefaults;
-use crate::source::closest;
 use crate::template::{BUILTIN_NAMES, TEMPLATE_HINT};
 use crate::url::{encode_component, encode_uri, Space};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny};
 
-use crate::error::{FieldPath, Issue, PathPart, PlanError, Position};
+use crate::error::{closest, scenario_error, FieldPath, Issue, PathPart, PlanError, Position};
 use crate::scenario::Scenario;
 
 /// The language of a scenario file.
@@ -246,16 +246,6 @@ fn reword(path: FieldPath, message: &str) -> (FieldPath, String, Option<String>)
     (path, message.to_string(), None)
 }
 
-/// The known name closest to a misspelt one, if any is close enough to be a likely typo.
-pub(crate) fn closest<'a, S: AsRef<str>>(found: &str, known: &'a [S]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(found, k.as_ref()), k.as_ref()))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
-}
-
 fn serde_path(path: &serde_path_to_error::Path) -> FieldPath {
     let segments =
         path.iter()
@@ -267,22 +257,6 @@ fn serde_path(path: &serde_path_to_error::Path) -> FieldPath {
             })
             .collect();
     FieldPath(segments)
-}
-
-pub(crate) fn scenario_error(
-    file: &str,
-    position: Option<Position>,
-    path: &FieldPath,
-    message: String,
-    hint: Option<String>,
-) -> PlanError {
-    PlanError::InvalidScenario {
-        file: file.to_string(),
-        position,
-        path: path.to_string(),
-        message,
-        hint,
-    }
 }
 
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
@@ -452,14 +426,6 @@ mod tests {
         assert_eq!(position_of(text, 7), Position { line: 2, column: 4 });
         assert_eq!(position_of(text, 4), Position { line: 2, column: 1 });
         assert_eq!(position_of(text, 999), Position { line: 3, column: 1 });
-    }
-
-    #[test]
-    fn suggests_the_closest_key() {
-        let known: Vec<String> = ["name", "weight", "fixed_count"].map(String::from).to_vec();
-        assert_eq!(closest("wieght", &known), Some("weight"));
-        assert_eq!(closest("fixedcount", &known), Some("fixed_count"));
-        assert_eq!(closest("zzz", &known), None);
     }
 
     #[test]
