@@ -10,6 +10,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::error::{closest, FieldPath, Issue};
+use crate::options::DEFAULT_TIMEOUT;
 use crate::plan::{
     Auth, Body, BodyTemplate, RequestPlan, RequestTemplate, Template, TemplatePart, Url,
 };
@@ -107,10 +108,7 @@ pub(crate) fn build(
         url,
         headers,
         body,
-        timeout: spec
-            .timeout
-            .or(defaults.timeout)
-            .unwrap_or(crate::compile::DEFAULT_TIMEOUT),
+        timeout: spec.timeout.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT),
         follow_redirects: spec
             .follow_redirects
             .or(defaults.follow_redirects)
