@@ -2,14 +2,11 @@
 //! scenario names the file; [`crate::load_scenario`] reads it next to the scenario file, so the
 //! compiler and the plan stay free of I/O.
 
-use std::path::Path;
-
 use serde::de::{Deserialize, Deserializer};
 
-use crate::error::{scenario_error, FieldPath, Issue, PlanError};
+use crate::error::Issue;
 use crate::plan::{FeedExhausted, FeedOrder, FeedScope};
 use crate::response::var_name;
-use crate::scenario::Scenario;
 
 /// A `feeds` item: which file, and how users take its rows.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
@@ -162,47 +159,6 @@ pub fn read_table(text: &str, name: &str) -> Result<FeedTable, Issue> {
         )));
     }
     Ok(FeedTable { columns, rows })
-}
-
-impl Scenario {
-    /// Reads every feed file, relative to `dir` (the scenario file's folder) unless absolute.
-    /// [`crate::load_scenario`] calls this; scenarios parsed from text need it before
-    /// [`crate::compile()`] when they have feeds.
-    pub fn read_feeds(&mut self, dir: &Path) -> Result<(), PlanError> {
-        for (u, user) in self.users.iter_mut().enumerate() {
-            for (f, feed) in user.feeds.iter_mut().enumerate() {
-                let at = FieldPath::root()
-                    .key("users")
-                    .index(u)
-                    .key("feeds")
-                    .index(f)
-                    .key("file");
-                let read = std::fs::read_to_string(dir.join(&feed.file))
-                    .map_err(|e| {
-                        Issue::new(format!("cannot read the feed file {:?}: {e}", feed.file))
-                            .hint("a feed file is found relative to the scenario file")
-                    })
-                    .and_then(|text| read_table(&text, &feed.file));
-                match read {
-                    Ok(table) => feed.table = Some(table),
-                    Err(issue) => {
-                        let issue = issue.under(&at);
-                        return Err(match &self.source {
-                            Some(source) => source.error(issue),
-                            None => scenario_error(
-                                "<scenario>",
-                                None,
-                                &issue.path,
-                                issue.message,
-                                issue.hint,
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
