@@ -7,7 +7,6 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,66 +16,15 @@ use brood_stats::{Recorder, Snapshot};
 
 use crate::arrivals::time_of_integral;
 use crate::client::TlsConfigs;
+use crate::control::{Control, RunState, UserCtl};
 use crate::feeds::FeedState;
 use crate::mix::UserMix;
 use crate::scenario::PUser;
-use crate::vuser::{UserCtl, VUser};
+use crate::vuser::VUser;
 use crate::StartAt;
 
 /// How often the scheduler re-reads the profile and the control state.
 const SCHEDULER_TICK: Duration = Duration::from_millis(10);
-
-pub(crate) const RUNNING: u8 = 0;
-pub(crate) const STOPPING: u8 = 1;
-pub(crate) const ABORTING: u8 = 2;
-
-/// The one piece of state shared by the controlling thread and the shards.
-#[derive(Debug, Default)]
-pub(crate) struct Control {
-    pub state: AtomicU8,
-    /// Running users per shard, written by each shard's scheduler (never by a request).
-    pub users: Vec<AtomicU64>,
-    /// The longest a shard's scheduler woke up late since it was last read, in microseconds: a
-    /// thread too busy to keep its timers delays requests and inflates latencies.
-    pub lag_us: Vec<AtomicU64>,
-}
-
-impl Control {
-    pub(crate) fn get(&self) -> u8 {
-        self.state.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn raise(&self, to: u8) {
-        self.state.fetch_max(to, Ordering::Relaxed);
-    }
-
-    pub(crate) fn set_users(&self, shard: u64, n: u64) {
-        if let Some(slot) = self.users.get(shard as usize) {
-            slot.store(n, Ordering::Relaxed);
-        }
-    }
-
-    fn note_lag(&self, shard: u64, late: Duration) {
-        if let Some(slot) = self.lag_us.get(shard as usize) {
-            slot.fetch_max(late.as_micros() as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// The worst scheduling lag of any shard since the last call, and resets it.
-    pub(crate) fn take_lag(&self) -> Duration {
-        let worst = self
-            .lag_us
-            .iter()
-            .map(|l| l.swap(0, Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
-        Duration::from_micros(worst)
-    }
-
-    pub(crate) fn users(&self) -> u64 {
-        self.users.iter().map(|u| u.load(Ordering::Relaxed)).sum()
-    }
-}
 
 /// Wall-clock milliseconds for a monotonic instant, anchored at the run's start.
 #[derive(Clone, Copy, Debug)]
@@ -246,7 +194,8 @@ impl ShardRun {
     }
 
     fn ended(&self, curve: &Curve) -> bool {
-        self.control.get() != RUNNING || curve.end.is_some_and(|end| self.elapsed() >= end)
+        self.control.get() != RunState::Running
+            || curve.end.is_some_and(|end| self.elapsed() >= end)
     }
 
     fn seed(&self, user: u64) -> u64 {
@@ -372,7 +321,10 @@ impl ShardRun {
             ctl.stop();
         }
         let deadline = Instant::now() + self.plan.stop_timeout;
-        while shard.live.get() > 0 && self.control.get() != ABORTING && Instant::now() < deadline {
+        while shard.live.get() > 0
+            && self.control.get() != RunState::Aborting
+            && Instant::now() < deadline
+        {
             let nap = deadline.min(Instant::now() + SCHEDULER_TICK);
             tokio::time::sleep_until(nap.into()).await;
         }
