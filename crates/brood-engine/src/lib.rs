@@ -16,6 +16,7 @@ mod mix;
 mod render;
 mod scenario;
 mod shard;
+mod shard_state;
 mod vuser;
 
 use std::sync::atomic::AtomicU64;

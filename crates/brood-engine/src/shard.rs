@@ -19,57 +19,12 @@ use crate::client::TlsConfigs;
 use crate::control::{Control, RunState, UserCtl};
 use crate::feeds::FeedState;
 use crate::mix::UserMix;
-use crate::scenario::PUser;
+use crate::shard_state::{Clock, Shard};
 use crate::vuser::VUser;
 use crate::StartAt;
 
 /// How often the scheduler re-reads the profile and the control state.
 const SCHEDULER_TICK: Duration = Duration::from_millis(10);
-
-/// Wall-clock milliseconds for a monotonic instant, anchored at the run's start.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Clock {
-    start: StartAt,
-}
-
-impl Clock {
-    pub(crate) fn unix_ms(&self, at: Instant) -> u64 {
-        let since = at.saturating_duration_since(self.start.instant).as_millis() as u64;
-        self.start.unix_ms + since
-    }
-}
-
-/// What every user of a shard reads.
-pub(crate) struct Shard {
-    pub plan: Arc<Plan>,
-    /// The plan's user types, ready to run on this thread.
-    pub users: Vec<PUser>,
-    /// `[user type][feed]`.
-    pub feeds: Vec<Vec<FeedState>>,
-    pub control: Arc<Control>,
-    /// This process's name in exception reports.
-    pub node: String,
-    pub added_latency: Duration,
-    /// Environment variables read by templates, looked up once each.
-    env: RefCell<HashMap<String, Option<String>>>,
-    pub tls: Arc<TlsConfigs>,
-    pub recorder: RefCell<Recorder>,
-    pub clock: Clock,
-    /// Users whose task is still running.
-    pub live: Cell<usize>,
-    /// Open model: users waiting for an arrival, per user type.
-    pub idle: RefCell<Vec<Vec<Rc<UserCtl>>>>,
-}
-
-impl Shard {
-    pub(crate) fn env(&self, name: &str) -> Option<String> {
-        self.env
-            .borrow_mut()
-            .entry(name.to_string())
-            .or_insert_with(|| std::env::var(name).ok())
-            .clone()
-    }
-}
 
 /// Where this shard sits: the engine's segment and this thread's place among the engine's threads.
 #[derive(Clone, Copy, Debug)]

@@ -20,7 +20,7 @@ use crate::control::{RunState, UserCtl};
 use crate::feeds::Take;
 use crate::render::{component, render, render_string, Escape, RenderCtx};
 use crate::scenario::{PRequest, PStep, PTask};
-use crate::shard::Shard;
+use crate::shard_state::Shard;
 
 /// Counts live users; the count drops when the user's task ends, however it ends.
 struct Alive(Rc<Shard>);
