@@ -11,6 +11,9 @@ cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== structure: no file circles"
+python3 scripts/check-structure.py
+
 # The AWS backend's tests run against an AWS-compatible server on loopback (moto), never real AWS:
 # this starts it, exports AWS_ENDPOINT_URL and fake credentials, and stops it when the script exits.
 echo "== moto server"
