@@ -12,6 +12,9 @@ cargo fmt --all --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "== structure: no file circles"
+python3 scripts/check-structure.py
+
 echo "== web: tsc --checkJs and node --test"
 scripts/web-check.sh
 

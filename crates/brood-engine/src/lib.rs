@@ -10,11 +10,13 @@
 mod arrivals;
 mod checks;
 mod client;
+mod control;
 mod feeds;
 mod mix;
 mod render;
 mod scenario;
 mod shard;
+mod shard_state;
 mod vuser;
 
 use std::sync::atomic::AtomicU64;
@@ -28,7 +30,8 @@ use brood_stats::Snapshot;
 
 pub use client::ClientError;
 
-use shard::{Control, Place, ShardRun, ABORTING, STOPPING};
+use control::{Control, RunState};
+use shard::{Place, ShardRun};
 
 /// The moment a run starts, on both clocks: the monotonic one for scheduling, the wall clock for
 /// timestamps in the stats.
@@ -148,12 +151,12 @@ pub fn start(
 impl Engine {
     /// Ends the run now: no new tasks start; running tasks get the plan's stop timeout.
     pub fn stop(&self) {
-        self.control.raise(STOPPING);
+        self.control.raise(RunState::Stopping);
     }
 
     /// Ends the run now and cuts running tasks off.
     pub fn abort(&self) {
-        self.control.raise(ABORTING);
+        self.control.raise(RunState::Aborting);
     }
 
     /// Users running now, over all threads.

@@ -4,11 +4,9 @@
 //! Shards share nothing while running: each has its own recorder, connections and timers, so a
 //! request never touches a lock or an atomic shared with another core.
 
-use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,141 +16,15 @@ use brood_stats::{Recorder, Snapshot};
 
 use crate::arrivals::time_of_integral;
 use crate::client::TlsConfigs;
+use crate::control::{Control, RunState, UserCtl};
 use crate::feeds::FeedState;
 use crate::mix::UserMix;
-use crate::render;
-use crate::scenario::PUser;
-use crate::vuser::{UserCtl, VUser};
+use crate::shard_state::{Clock, Shard};
+use crate::vuser::VUser;
 use crate::StartAt;
 
 /// How often the scheduler re-reads the profile and the control state.
 const SCHEDULER_TICK: Duration = Duration::from_millis(10);
-
-pub(crate) const RUNNING: u8 = 0;
-pub(crate) const STOPPING: u8 = 1;
-pub(crate) const ABORTING: u8 = 2;
-
-/// The one piece of state shared by the controlling thread and the shards.
-#[derive(Debug, Default)]
-pub(crate) struct Control {
-    pub state: AtomicU8,
-    /// Running users per shard, written by each shard's scheduler (never by a request).
-    pub users: Vec<AtomicU64>,
-    /// The longest a shard's scheduler woke up late since it was last read, in microseconds: a
-    /// thread too busy to keep its timers delays requests and inflates latencies.
-    pub lag_us: Vec<AtomicU64>,
-}
-
-impl Control {
-    pub(crate) fn get(&self) -> u8 {
-        self.state.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn raise(&self, to: u8) {
-        self.state.fetch_max(to, Ordering::Relaxed);
-    }
-
-    pub(crate) fn set_users(&self, shard: u64, n: u64) {
-        if let Some(slot) = self.users.get(shard as usize) {
-            slot.store(n, Ordering::Relaxed);
-        }
-    }
-
-    fn note_lag(&self, shard: u64, late: Duration) {
-        if let Some(slot) = self.lag_us.get(shard as usize) {
-            slot.fetch_max(late.as_micros() as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// The worst scheduling lag of any shard since the last call, and resets it.
-    pub(crate) fn take_lag(&self) -> Duration {
-        let worst = self
-            .lag_us
-            .iter()
-            .map(|l| l.swap(0, Ordering::Relaxed))
-            .max()
-            .unwrap_or(0);
-        Duration::from_micros(worst)
-    }
-
-    pub(crate) fn users(&self) -> u64 {
-        self.users.iter().map(|u| u.load(Ordering::Relaxed)).sum()
-    }
-}
-
-/// Wall-clock milliseconds for a monotonic instant, anchored at the run's start.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Clock {
-    start: StartAt,
-}
-
-impl Clock {
-    pub(crate) fn unix_ms(&self, at: Instant) -> u64 {
-        let since = at.saturating_duration_since(self.start.instant).as_millis() as u64;
-        self.start.unix_ms + since
-    }
-}
-
-/// What every user of a shard reads.
-pub(crate) struct Shard {
-    pub plan: Arc<Plan>,
-    /// The plan's user types, ready to run on this thread.
-    pub users: Vec<PUser>,
-    /// `[user type][feed]`.
-    pub feeds: Vec<Vec<FeedState>>,
-    pub control: Arc<Control>,
-    /// This process's name in exception reports.
-    pub node: String,
-    pub added_latency: Duration,
-    /// Environment variables read by templates, looked up once each.
-    env: RefCell<HashMap<String, Option<String>>>,
-    /// Every spelling of those values, longest first, with the template that stands for it.
-    secrets: RefCell<Vec<(String, String)>>,
-    pub tls: Arc<TlsConfigs>,
-    pub recorder: RefCell<Recorder>,
-    pub clock: Clock,
-    /// Users whose task is still running.
-    pub live: Cell<usize>,
-    /// Open model: users waiting for an arrival, per user type.
-    pub idle: RefCell<Vec<Vec<Rc<UserCtl>>>>,
-}
-
-impl Shard {
-    pub(crate) fn env(&self, name: &str) -> Option<String> {
-        if let Some(value) = self.env.borrow().get(name) {
-            return value.clone();
-        }
-        let value = std::env::var(name).ok();
-        if let Some(v) = value.as_deref().filter(|v| v.len() >= MIN_REDACTED) {
-            let mark = format!("{{{{env.{name}}}}}");
-            let mut secrets = self.secrets.borrow_mut();
-            secrets.extend(render::spellings(v).into_iter().map(|s| (s, mark.clone())));
-            secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
-        }
-        self.env
-            .borrow_mut()
-            .insert(name.to_string(), value.clone());
-        value
-    }
-
-    /// `text` with every environment value a template has read, in any spelling a request or a
-    /// message gives it, shown as its template `{{env.NAME}}`: failure reasons and exceptions
-    /// quote URLs and responses, and a secret used in a URL must not reach a report through them.
-    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let secrets = self.secrets.borrow();
-        let mut out = Cow::Borrowed(text);
-        for (secret, mark) in secrets.iter() {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), mark));
-            }
-        }
-        out
-    }
-}
-
-/// Environment values shorter than this are not redacted from messages: no secret is that short,
-/// and replacing every `1` in a reason would make it unreadable.
-const MIN_REDACTED: usize = 3;
 
 /// Where this shard sits: the engine's segment and this thread's place among the engine's threads.
 #[derive(Clone, Copy, Debug)]
@@ -278,7 +150,8 @@ impl ShardRun {
     }
 
     fn ended(&self, curve: &Curve) -> bool {
-        self.control.get() != RUNNING || curve.end.is_some_and(|end| self.elapsed() >= end)
+        self.control.get() != RunState::Running
+            || curve.end.is_some_and(|end| self.elapsed() >= end)
     }
 
     fn seed(&self, user: u64) -> u64 {
@@ -404,7 +277,10 @@ impl ShardRun {
             ctl.stop();
         }
         let deadline = Instant::now() + self.plan.stop_timeout;
-        while shard.live.get() > 0 && self.control.get() != ABORTING && Instant::now() < deadline {
+        while shard.live.get() > 0
+            && self.control.get() != RunState::Aborting
+            && Instant::now() < deadline
+        {
             let nap = deadline.min(Instant::now() + SCHEDULER_TICK);
             tokio::time::sleep_until(nap.into()).await;
         }

@@ -4,7 +4,6 @@
 //! Every load model runs this same user. The closed model lets it loop with think time; the open model
 //! hands it arrivals one at a time and measures from each arrival's intended time.
 
-use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -14,35 +13,14 @@ use brood_plan::{Auth, Body, BodyTemplate, FeedScope, RequestTemplate, Url, Wait
 use brood_stats::Outcome;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tokio::sync::Notify;
 
 use crate::checks::{extract, failure, Seen};
 use crate::client::{Client, Prepared, Response};
+use crate::control::{RunState, UserCtl};
 use crate::feeds::Take;
 use crate::render::{component, render, render_string, Escape, RenderCtx};
 use crate::scenario::{PRequest, PStep, PTask};
-use crate::shard::{Shard, STOPPING};
-
-/// How the scheduler talks to one user.
-#[derive(Debug, Default)]
-pub(crate) struct UserCtl {
-    stop: Cell<bool>,
-    /// Set by the open model's dispatcher: the intended start of the next arrival.
-    arrival: Cell<Option<Instant>>,
-    wake: Notify,
-}
-
-impl UserCtl {
-    pub(crate) fn stop(&self) {
-        self.stop.set(true);
-        self.wake.notify_one();
-    }
-
-    pub(crate) fn give(&self, intended: Instant) {
-        self.arrival.set(Some(intended));
-        self.wake.notify_one();
-    }
-}
+use crate::shard_state::Shard;
 
 /// Counts live users; the count drops when the user's task ends, however it ends.
 struct Alive(Rc<Shard>);
@@ -213,7 +191,7 @@ impl VUser {
                 }
                 Take::StopUser => return Flow::StopUser,
                 Take::StopRun => {
-                    shard.control.raise(STOPPING);
+                    shard.control.raise(RunState::Stopping);
                     return Flow::StopUser;
                 }
             }

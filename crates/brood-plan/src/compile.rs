@@ -9,49 +9,15 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use crate::error::{FieldPath, Issue, PlanError};
-use crate::load::{self, Stage};
+use crate::error::{scenario_error, FieldPath, Issue, PlanError};
+use crate::load;
+use crate::options::LoadOptions;
 use crate::plan::{
-    ArrivalUnit, EntryName, FeedExhausted, FeedPlan, Plan, StepPlan, TaskPlan, Threshold, Url,
-    UserTypePlan, Wait,
+    EntryName, FeedExhausted, FeedPlan, Plan, StepPlan, TaskPlan, Url, UserTypePlan, Wait,
 };
 use crate::request::RequestSpec;
 use crate::request_plan::{self, Context, Scope};
 use crate::scenario::{host_from_text, Scenario, Step, TaskLayout, TaskSpec, UserSpec};
-use crate::source::scenario_error;
-
-/// A request's timeout when neither it nor the defaults set one.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// What the command line says about the run. Every `Some` overrides the scenario file.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct LoadOptions {
-    /// `--host`: base for relative URLs.
-    pub host: Option<String>,
-    pub users: Option<u64>,
-    /// Users started per second.
-    pub spawn_rate: Option<f64>,
-    pub run_time: Option<Duration>,
-    /// `--stages`: replaces the file's load model.
-    pub stages: Option<Vec<Stage>>,
-    /// `--arrival-rate`: the open model, arrivals per second.
-    pub arrival_rate: Option<f64>,
-    pub arrival_unit: Option<ArrivalUnit>,
-    pub max_users: Option<u32>,
-    pub stop_timeout: Option<Duration>,
-    /// Added to the file's thresholds.
-    pub thresholds: Vec<Threshold>,
-    /// Think time for every user type (quick mode has no file to say it).
-    pub wait: Option<Wait>,
-    pub insecure_tls: bool,
-    /// Use HTTP/2 for every request, or for none.
-    pub http2: Option<bool>,
-    /// `--tags`: keep only the tasks, pick choices and steps that carry one of these (a task or
-    /// choice that carries one keeps all its steps), as Locust's `--tags`.
-    pub tags: Vec<String>,
-    /// `--exclude-tags`: leave out whatever carries one of these.
-    pub exclude_tags: Vec<String>,
-}
 
 impl Scenario {
     /// The scenario of quick mode: one user type whose one task GETs `url`. The entry is named

@@ -4,6 +4,10 @@
 //! they reject, so they produce an [`Issue`]: a message, an optional hint, and the field path below
 //! the value being checked. The parser adds the path from the document root and finds the line and
 //! column; the compiler does the same for problems that only show once command-line flags are known.
+//!
+//! Two helpers that every module reporting errors shares live here too: `scenario_error` builds
+//! the error for a file from its parts, and `closest` finds the known name a misspelt one most
+//! likely meant, for the "did you mean" of messages.
 
 use std::fmt;
 
@@ -287,6 +291,33 @@ impl Issue {
     }
 }
 
+/// The error for an issue in scenario `file`, at `path` and, when known, `position`.
+pub(crate) fn scenario_error(
+    file: &str,
+    position: Option<Position>,
+    path: &FieldPath,
+    message: String,
+    hint: Option<String>,
+) -> PlanError {
+    PlanError::InvalidScenario {
+        file: file.to_string(),
+        position,
+        path: path.to_string(),
+        message,
+        hint,
+    }
+}
+
+/// The known name closest to a misspelt one, if any is close enough to be a likely typo.
+pub(crate) fn closest<'a, S: AsRef<str>>(found: &str, known: &'a [S]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(found, k.as_ref()), k.as_ref()))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +355,13 @@ mod tests {
         assert_eq!(flag.to_string(), "--users: bad");
         let path = FieldPath::root().key("users").index(0).key("tasks");
         assert_eq!(path.to_string(), "users[0].tasks");
+    }
+
+    #[test]
+    fn suggests_the_closest_key() {
+        let known: Vec<String> = ["name", "weight", "fixed_count"].map(String::from).to_vec();
+        assert_eq!(closest("wieght", &known), Some("weight"));
+        assert_eq!(closest("fixedcount", &known), Some("fixed_count"));
+        assert_eq!(closest("zzz", &known), None);
     }
 }

@@ -6,11 +6,9 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::de::{Deserialize, Deserializer};
 
-use crate::error::{FieldPath, Issue, PlanError};
+use crate::error::Issue;
 use crate::plan::{FeedExhausted, FeedOrder, FeedScope};
 use crate::response::var_name;
-use crate::scenario::Scenario;
-use crate::source::scenario_error;
 
 /// A `feeds` item: which file, and how users take its rows.
 #[derive(Clone, Debug, PartialEq, serde::Deserialize)]
@@ -165,58 +163,10 @@ pub fn read_table(text: &str, name: &str) -> Result<FeedTable, Issue> {
     Ok(FeedTable { columns, rows })
 }
 
-impl Scenario {
-    /// Reads every feed file from `dir` (the scenario file's folder, or the folder a server was
-    /// told to use) or below it. A name that leads outside `dir`, by an absolute path, `..` or a
-    /// symbolic link, is refused before anything is read, and the error quotes nothing of any
-    /// file. [`crate::load_scenario`] calls this; scenarios parsed from text need it before
-    /// [`crate::compile()`] when they have feeds.
-    pub fn read_feeds(&mut self, dir: &Path) -> Result<(), PlanError> {
-        for (u, user) in self.users.iter_mut().enumerate() {
-            for (f, feed) in user.feeds.iter_mut().enumerate() {
-                let at = FieldPath::root()
-                    .key("users")
-                    .index(u)
-                    .key("feeds")
-                    .index(f)
-                    .key("file");
-                let read = confined(dir, &feed.file)
-                    .and_then(|path| {
-                        std::fs::read_to_string(path).map_err(|e| {
-                            Issue::new(format!("cannot read the feed file {:?}: {e}", feed.file))
-                                .hint(format!(
-                                    "feed files are read from {} and below",
-                                    dir.display()
-                                ))
-                        })
-                    })
-                    .and_then(|text| read_table(&text, &feed.file));
-                match read {
-                    Ok(table) => feed.table = Some(table),
-                    Err(issue) => {
-                        let issue = issue.under(&at);
-                        return Err(match &self.source {
-                            Some(source) => source.error(issue),
-                            None => scenario_error(
-                                "<scenario>",
-                                None,
-                                &issue.path,
-                                issue.message,
-                                issue.hint,
-                            ),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
 /// `name` inside `dir`, or an issue when it leads outside it. The lexical check comes first, so a
 /// name outside is refused without touching the file system; the second check, on the real paths,
 /// catches symbolic links that lead out.
-fn confined(dir: &Path, name: &str) -> Result<PathBuf, Issue> {
+pub(crate) fn confined(dir: &Path, name: &str) -> Result<PathBuf, Issue> {
     let outside = || {
         Issue::new(format!(
             "the feed file {name:?} is outside the folder feed files are read from"

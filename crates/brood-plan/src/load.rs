@@ -9,40 +9,10 @@ use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer};
 
-use crate::compile::LoadOptions;
 use crate::error::{Issue, PlanError};
+use crate::options::{LoadOptions, Stage, StageTarget};
 use crate::plan::{ArrivalUnit, Curve, CurvePoint, Profile};
 use crate::scalar::{self, duration_from_text};
-
-/// One stage of a ramping load: move linearly to `target` over `duration`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Stage {
-    pub duration: Duration,
-    pub target: StageTarget,
-}
-
-/// What a stage ramps: concurrent users (closed model) or arrivals per second (open model).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum StageTarget {
-    Users(u64),
-    Rate(f64),
-}
-
-impl StageTarget {
-    fn kind(self) -> &'static str {
-        match self {
-            StageTarget::Users(_) => "users",
-            StageTarget::Rate(_) => "rate",
-        }
-    }
-
-    fn value(self) -> f64 {
-        match self {
-            StageTarget::Users(n) => n as f64,
-            StageTarget::Rate(r) => r,
-        }
-    }
-}
 
 /// The `load` section of a scenario file. Every field is optional; flags override them.
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]

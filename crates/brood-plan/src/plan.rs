@@ -305,18 +305,6 @@ pub struct Url {
     pub path_and_query: String,
 }
 
-impl Url {
-    /// Parses an absolute `http://` or `https://` URL.
-    ///
-    /// The host may be a name, an IPv4 address or a bracketed IPv6 address (`[::1]`); the port
-    /// defaults to 80 or 443; the path defaults to `/` and keeps its query string. A fragment is
-    /// dropped, as it is never sent. Characters that may not appear in a request line (spaces,
-    /// non-ASCII) are percent-encoded.
-    pub fn parse(text: &str) -> Result<Url, String> {
-        crate::url::parse_absolute(text)
-    }
-}
-
 impl fmt::Display for Url {
     /// The URL as text, with the port only when it is not the scheme's default.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,13 +9,13 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use crate::error::{FieldPath, Issue};
+use crate::error::{closest, FieldPath, Issue};
+use crate::options::DEFAULT_TIMEOUT;
 use crate::plan::{
     Auth, Body, BodyTemplate, RequestPlan, RequestTemplate, Template, TemplatePart, Url,
 };
 use crate::request::{AuthSpec, BodySpec, RequestSpec};
 use crate::scenario::RequestDefaults;
-use crate::source::closest;
 use crate::template::{BUILTIN_NAMES, TEMPLATE_HINT};
 use crate::url::{encode_component, encode_uri, Space};
 
@@ -108,10 +108,7 @@ pub(crate) fn build(
         url,
         headers,
         body,
-        timeout: spec
-            .timeout
-            .or(defaults.timeout)
-            .unwrap_or(crate::compile::DEFAULT_TIMEOUT),
+        timeout: spec.timeout.or(defaults.timeout).unwrap_or(DEFAULT_TIMEOUT),
         follow_redirects: spec
             .follow_redirects
             .or(defaults.follow_redirects)

@@ -1,19 +1,17 @@
-//! Reading scenario text (YAML or TOML) into a [`Scenario`], and turning what goes wrong into a
-//! [`PlanError`] with file, line, column and field path.
+//! The text a scenario came from ([`ScenarioSource`]: its file name, [`Format`] and text), and
+//! finding where in it a field path is, so that errors show a line and column.
 //!
-//! Errors found after parsing (by [`Scenario::check`], or by the compiler once flags are known)
-//! carry only a field path. To place them, the text is walked again up to that path and the
+//! Errors found after parsing (by [`crate::Scenario::check`], or by the compiler once flags are
+//! known) carry only a field path. To place them, the text is walked again up to that path and the
 //! walk stops with an error there: the format library then reports the position for us, so no
 //! second, position-tracking parser is needed.
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny};
 
-use crate::error::{FieldPath, Issue, PathPart, PlanError, Position};
-use crate::scenario::Scenario;
+use crate::error::{scenario_error, FieldPath, Issue, PathPart, PlanError, Position};
 
 /// The language of a scenario file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,221 +84,8 @@ impl ScenarioSource {
     }
 }
 
-/// Reads and parses a scenario file, and the feed files it names (from its folder and below); the
-/// format comes from the extension.
-pub fn load_scenario(path: &Path) -> Result<Scenario, PlanError> {
-    load_scenario_with_feeds(path, None)
-}
-
-/// As [`load_scenario`], with feed files read from `feed_dir` (and below) when it is given
-/// instead of the scenario file's folder.
-pub fn load_scenario_with_feeds(
-    path: &Path,
-    feed_dir: Option<&Path>,
-) -> Result<Scenario, PlanError> {
-    let label = path.display().to_string();
-    let format = Format::from_path(path).ok_or_else(|| PlanError::UnknownFormat {
-        file: label.clone(),
-    })?;
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::ReadScenario {
-        file: label.clone(),
-        source,
-    })?;
-    let mut scenario = parse_scenario(&text, format, &label)?;
-    let dir = feed_dir.unwrap_or(path.parent().unwrap_or(Path::new("")));
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    scenario.read_feeds(dir)?;
-    Ok(scenario)
-}
-
-/// Parses scenario text; `file_label` names it in errors.
-pub fn parse_scenario(text: &str, format: Format, file_label: &str) -> Result<Scenario, PlanError> {
-    let source = Arc::new(ScenarioSource {
-        label: file_label.to_string(),
-        format,
-        text: text.to_string(),
-    });
-    let parsed = match format {
-        Format::Yaml => parse_yaml(&source),
-        Format::Toml => parse_toml(&source),
-    };
-    let mut scenario = parsed?;
-    scenario.check().map_err(|issue| source.error(issue))?;
-    scenario.source = Some(source);
-    Ok(scenario)
-}
-
-fn parse_yaml(source: &ScenarioSource) -> Result<Scenario, PlanError> {
-    if source.text.trim().is_empty() {
-        return Err(scenario_error(
-            &source.label,
-            None,
-            &FieldPath::root(),
-            "the scenario is empty".into(),
-            None,
-        ));
-    }
-    let de = serde_yaml_ng::Deserializer::from_str(&source.text);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = serde_path(err.path());
-        let inner = err.into_inner();
-        let position = inner.location().map(|l| Position {
-            line: l.line(),
-            column: l.column(),
-        });
-        let message = undecorate(inner.to_string(), &path, position);
-        placed(source, path, position, &message)
-    })
-}
-
-/// serde_yaml_ng's message with the path it puts in front and the position it puts behind
-/// taken off, since the error shows both in its own way. Its path may be an ancestor of ours.
-fn undecorate(mut message: String, path: &FieldPath, position: Option<Position>) -> String {
-    if let Some(p) = position {
-        message = message.replacen(&format!(" at line {} column {}", p.line, p.column), "", 1);
-    }
-    for len in (1..=path.0.len()).rev() {
-        let prefix = format!("{}: ", FieldPath(path.0[..len].to_vec()));
-        if let Some(rest) = message.strip_prefix(&prefix) {
-            return rest.to_string();
-        }
-    }
-    message
-}
-
-fn parse_toml(source: &ScenarioSource) -> Result<Scenario, PlanError> {
-    let de = toml::Deserializer::parse(&source.text).map_err(|err| {
-        let position = err.span().map(|s| position_of(&source.text, s.start));
-        scenario_error(
-            &source.label,
-            position,
-            &FieldPath::root(),
-            err.message().trim().to_string(),
-            None,
-        )
-    })?;
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = serde_path(err.path());
-        let inner = err.into_inner();
-        let position = inner.span().map(|s| position_of(&source.text, s.start));
-        placed(source, path, position, inner.message().trim())
-    })
-}
-
-/// Builds the error for a failed deserialization at `path`: one of our issues (placed at its
-/// own sub-path), or one of serde's messages, reworded where it helps.
-fn placed(
-    source: &ScenarioSource,
-    path: FieldPath,
-    position: Option<Position>,
-    message: &str,
-) -> PlanError {
-    if let Some(issue) = Issue::decode(message) {
-        let full = path.join(&issue.path);
-        // The value being checked may be a whole table, and the issue names a field in it.
-        let position = source.locate(&full).or(position);
-        return scenario_error(&source.label, position, &full, issue.message, issue.hint);
-    }
-    let (path, message, hint) = reword(path, message);
-    scenario_error(&source.label, position, &path, message, hint)
-}
-
-/// Rewords serde's own messages: names in quotes, and a suggestion for a misspelt key.
-fn reword(path: FieldPath, message: &str) -> (FieldPath, String, Option<String>) {
-    let ticked = |text: &str| -> Vec<String> {
-        text.split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_string)
-            .collect()
-    };
-    for (prefix, what) in [("unknown field `", "field"), ("unknown variant `", "value")] {
-        if !message.starts_with(prefix) {
-            continue;
-        }
-        let names = ticked(message);
-        let Some((found, expected)) = names.split_first() else {
-            break;
-        };
-        // serde_path_to_error already ends the path with the unknown key; add it only when a
-        // format did not report it.
-        let path = match path.0.last() {
-            Some(PathPart::Key(last)) if what == "field" && last != found => path.key(found),
-            None if what == "field" => path.key(found),
-            _ => path,
-        };
-        return match closest(found, expected) {
-            Some(best) => (
-                path,
-                format!("unknown {what} {found:?} (did you mean {best:?}?)"),
-                None,
-            ),
-            None if expected.is_empty() => (path, format!("unknown {what} {found:?}"), None),
-            None => (
-                path,
-                format!("unknown {what} {found:?}"),
-                Some(format!("expected one of: {}", expected.join(", "))),
-            ),
-        };
-    }
-    for (prefix, what) in [
-        ("missing field `", "missing field"),
-        ("duplicate field `", "duplicate field"),
-    ] {
-        if message.starts_with(prefix) {
-            if let Some(name) = ticked(message).first() {
-                return (path, format!("{what} {name:?}"), None);
-            }
-        }
-    }
-    (path, message.to_string(), None)
-}
-
-/// The known name closest to a misspelt one, if any is close enough to be a likely typo.
-pub(crate) fn closest<'a, S: AsRef<str>>(found: &str, known: &'a [S]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (strsim::jaro_winkler(found, k.as_ref()), k.as_ref()))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| k)
-}
-
-fn serde_path(path: &serde_path_to_error::Path) -> FieldPath {
-    let segments =
-        path.iter()
-            .filter_map(|segment| match segment {
-                serde_path_to_error::Segment::Seq { index } => Some(PathPart::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => Some(PathPart::Key(key.clone())),
-                serde_path_to_error::Segment::Enum { .. }
-                | serde_path_to_error::Segment::Unknown => None,
-            })
-            .collect();
-    FieldPath(segments)
-}
-
-pub(crate) fn scenario_error(
-    file: &str,
-    position: Option<Position>,
-    path: &FieldPath,
-    message: String,
-    hint: Option<String>,
-) -> PlanError {
-    PlanError::InvalidScenario {
-        file: file.to_string(),
-        position,
-        path: path.to_string(),
-        message,
-        hint,
-    }
-}
-
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
-fn position_of(text: &str, offset: usize) -> Position {
+pub(crate) fn position_of(text: &str, offset: usize) -> Position {
     let mut end = offset.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -466,14 +251,6 @@ mod tests {
         assert_eq!(position_of(text, 7), Position { line: 2, column: 4 });
         assert_eq!(position_of(text, 4), Position { line: 2, column: 1 });
         assert_eq!(position_of(text, 999), Position { line: 3, column: 1 });
-    }
-
-    #[test]
-    fn suggests_the_closest_key() {
-        let known: Vec<String> = ["name", "weight", "fixed_count"].map(String::from).to_vec();
-        assert_eq!(closest("wieght", &known), Some("weight"));
-        assert_eq!(closest("fixedcount", &known), Some("fixed_count"));
-        assert_eq!(closest("zzz", &known), None);
     }
 
     #[test]

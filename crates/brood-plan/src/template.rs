@@ -324,7 +324,7 @@ fn call(name: &str, args: &str) -> Result<TemplatePart, String> {
         if BUILTIN_NAMES.contains(&name) {
             return Err(format!("{name} takes no arguments: write {{{{{name}}}}}"));
         }
-        return Err(match crate::source::closest(name, &FUNCTIONS) {
+        return Err(match crate::error::closest(name, &FUNCTIONS) {
             Some(best) => format!("unknown function {name:?} (did you mean {best:?}?)"),
             None => format!("unknown function {name:?} (the one function is random_int(a, b))"),
         });

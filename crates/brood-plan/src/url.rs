@@ -8,8 +8,20 @@ use std::net::Ipv6Addr;
 
 use crate::plan::{Scheme, Url};
 
+impl Url {
+    /// Parses an absolute `http://` or `https://` URL.
+    ///
+    /// The host may be a name, an IPv4 address or a bracketed IPv6 address (`[::1]`); the port
+    /// defaults to 80 or 443; the path defaults to `/` and keeps its query string. A fragment is
+    /// dropped, as it is never sent. Characters that may not appear in a request line (spaces,
+    /// non-ASCII) are percent-encoded.
+    pub fn parse(text: &str) -> Result<Url, String> {
+        parse_absolute(text)
+    }
+}
+
 /// The work of [`Url::parse`].
-pub(crate) fn parse_absolute(text: &str) -> Result<Url, String> {
+fn parse_absolute(text: &str) -> Result<Url, String> {
     let text = text.trim();
     let Some((scheme_text, rest)) = text.split_once("://") else {
         return Err(format!(

@@ -16,7 +16,8 @@ use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, SIGNATURE_LENGTH};
 
 use crate::error::ProtocolError;
-use crate::message::{Kind, Message};
+use crate::kind::Kind;
+use crate::message::Message;
 
 /// The first three bytes of every message.
 pub const MAGIC: [u8; 3] = *b"BRD";

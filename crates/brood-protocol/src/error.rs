@@ -4,7 +4,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::message::Kind;
+use crate::kind::Kind;
 
 /// Everything in this crate that can fail, except a verifier's verdict (that is a
 /// [`Rejection`](crate::Rejection), which a worker logs and moves past).

@@ -19,6 +19,7 @@ mod envelope;
 mod error;
 mod id;
 mod keys;
+mod kind;
 mod message;
 mod verify;
 
@@ -34,8 +35,9 @@ pub use keys::{
     generate_key_pair, generate_signing_key, load_secret_key, new_nonce, public_key_from_hex,
     public_key_to_hex, save_secret_key, secret_key_from_hex, secret_key_to_hex,
 };
+pub use kind::Kind;
 pub use message::{
-    Done, ErrorReport, Health, Heartbeat, Job, Kind, Message, Ready, SnapshotReport, Start, Stop,
+    Done, ErrorReport, Health, Heartbeat, Job, Message, Ready, SnapshotReport, Start, Stop,
     Validity, MAX_ERROR_LEN, MAX_HOST_LEN, MAX_LOCATION_LEN, NONCE_HEX_LEN, PLAN_HASH_HEX_LEN,
 };
 pub use verify::{

@@ -7,13 +7,12 @@
 //! 32 hex digits, a finite CPU figure). Whether a message is *acceptable now* (signature, expiry,
 //! replay, plan hash) is the [`Verifier`](crate::Verifier)'s business.
 
-use std::fmt;
-
 use brood_plan::{Plan, Segment};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProtocolError;
 use crate::id::{Region, RunId, WorkerId};
+use crate::kind::Kind;
 
 /// Length of a nonce: 128 random bits as lower-case hex.
 pub const NONCE_HEX_LEN: usize = 32;
@@ -25,75 +24,6 @@ pub const MAX_LOCATION_LEN: usize = 1024;
 pub const MAX_HOST_LEN: usize = 255;
 /// Longest error text a worker sends; [`ErrorReport::new`] cuts longer text to fit.
 pub const MAX_ERROR_LEN: usize = 16 * 1024;
-
-/// The kind byte of the envelope. Controller kinds are `0x0_`, worker kinds `0x1_`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    Job,
-    Start,
-    Stop,
-    Ready,
-    Snapshot,
-    Done,
-    Error,
-    Heartbeat,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 8] = [
-        Kind::Job,
-        Kind::Start,
-        Kind::Stop,
-        Kind::Ready,
-        Kind::Snapshot,
-        Kind::Done,
-        Kind::Error,
-        Kind::Heartbeat,
-    ];
-
-    /// The byte written in the envelope.
-    pub fn code(self) -> u8 {
-        match self {
-            Kind::Job => 0x01,
-            Kind::Start => 0x02,
-            Kind::Stop => 0x03,
-            Kind::Ready => 0x11,
-            Kind::Snapshot => 0x12,
-            Kind::Done => 0x13,
-            Kind::Error => 0x14,
-            Kind::Heartbeat => 0x15,
-        }
-    }
-
-    pub fn from_code(code: u8) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.code() == code)
-    }
-
-    /// Lower-case name for messages and logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Job => "job",
-            Kind::Start => "start",
-            Kind::Stop => "stop",
-            Kind::Ready => "ready",
-            Kind::Snapshot => "snapshot",
-            Kind::Done => "done",
-            Kind::Error => "error",
-            Kind::Heartbeat => "heartbeat",
-        }
-    }
-
-    /// Sent by the controller, so it must be signed and carries a validity window and a nonce.
-    pub fn from_controller(self) -> bool {
-        matches!(self, Kind::Job | Kind::Start | Kind::Stop)
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// Controller → one worker: run your part of this plan. Signed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -15,7 +15,8 @@ use std::fmt;
 use ed25519_dalek::VerifyingKey;
 
 use crate::error::ProtocolError;
-use crate::message::{Job, Kind, Message, Start, Stop, Validity};
+use crate::kind::Kind;
+use crate::message::{Job, Message, Start, Stop, Validity};
 use crate::Decoded;
 
 /// How far the worker's clock may be from the controller's, either way: a message is accepted

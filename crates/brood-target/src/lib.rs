@@ -63,6 +63,6 @@ mod tls;
 
 pub use body::text;
 pub use raw::{RawMode, RawTarget};
-pub use respond::DELAY_HEADER;
+pub use route::DELAY_HEADER;
 pub use server::{serve_forever, Target, TargetConfig};
 pub use shop::ShopCounts;

@@ -17,12 +17,8 @@ use tokio::sync::Notify;
 use crate::body::{self, ResponseBody};
 use crate::counts::Counts;
 use crate::encoding::{self, Coding};
-use crate::route::{action_of, Action};
+use crate::route::{action_of, Action, DELAY_HEADER};
 use crate::shop::{self, Answer, Shop};
-
-/// Response header carrying how long the route itself waited, in milliseconds, on `/delay`,
-/// `/bimodal` and `/stall`. Tests read it to tell slow answers from fast ones without timing.
-pub const DELAY_HEADER: &str = "brood-delay-ms";
 
 /// State every connection of one target shares.
 #[derive(Debug)]

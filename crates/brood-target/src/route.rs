@@ -1,10 +1,15 @@
-//! The target's routes: which prefix a path belongs to, and what a path asks the target to do.
+//! The target's routes: which prefix a path belongs to, what a path asks the target to do, and
+//! the header that reports how long a route waited.
 //!
 //! Parsing is pure so the whole table can be checked without a socket.
 
 use std::time::Duration;
 
 use http::StatusCode;
+
+/// Response header carrying how long the route itself waited, in milliseconds, on `/delay`,
+/// `/bimodal` and `/stall`. Tests read it to tell slow answers from fast ones without timing.
+pub const DELAY_HEADER: &str = "brood-delay-ms";
 
 /// Largest body `/gzip/{n}` and `/brotli/{n}` will compress. They compress in memory per request,
 /// so the bound keeps one request from taking the target's memory with it.

@@ -19,7 +19,7 @@ use http::{Method, Response, StatusCode};
 use serde_json::{json, Value};
 
 use crate::body::ResponseBody;
-use crate::respond::DELAY_HEADER;
+use crate::route::DELAY_HEADER;
 use catalog::{Pace, Product, PAGES, PAGE_SIZE};
 use session::{Refusal, Sessions};
 
