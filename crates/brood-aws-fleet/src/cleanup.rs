@@ -368,12 +368,12 @@ async fn clean_iam_inner(
         .map_err(|e| aws_error("ListRoles", g, IAM_PATH, e))?;
     for role in roles.roles() {
         let name = role.role_name();
-        let tags = iam
-            .list_role_tags()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| aws_error("ListRoleTags", g, name, e))?;
+        // Another deployment's cleanup may delete its role between the listing and this call.
+        let tags = match iam.list_role_tags().role_name(name).send().await {
+            Ok(tags) => tags,
+            Err(e) if code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) => return Err(aws_error("ListRoleTags", g, name, e)),
+        };
         if !tagged(tags.tags()) {
             continue;
         }
@@ -431,13 +431,18 @@ async fn clean_iam_inner(
         let name = p.instance_profile_name();
         // GetInstanceProfile carries the tags (not every AWS-compatible server has
         // ListInstanceProfileTags).
-        let tags = iam
+        let profile = match iam
             .get_instance_profile()
             .instance_profile_name(name)
             .send()
             .await
-            .map_err(|e| aws_error("GetInstanceProfile", g, name, e))?
-            .instance_profile
+        {
+            Ok(out) => out.instance_profile,
+            // Gone since the listing (another deployment's cleanup): not ours to remove.
+            Err(e) if code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) => return Err(aws_error("GetInstanceProfile", g, name, e)),
+        };
+        let tags = profile
             .map(|p| p.tags.unwrap_or_default())
             .unwrap_or_default();
         if !tagged(&tags) {
