@@ -62,15 +62,7 @@ impl Status {
 }
 
 /// The figures a list of runs shows.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Headline {
-    pub requests: u64,
-    pub failures: u64,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-}
+pub use brood_stats::Headline;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

@@ -97,18 +97,7 @@ pub struct Ready {
 }
 
 /// How a worker's load generator is coping; reported with each snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Health {
-    /// CPU used by the worker process, in percent of one core (so up to 100 × cores).
-    pub cpu_percent: f32,
-    /// How late the scheduler woke up, on average over the window.
-    pub sched_lag_ms: f32,
-    /// Open-model arrivals dropped in the window for want of a free user.
-    pub dropped_arrivals: u64,
-    /// The worker's estimate of its clock minus the controller's.
-    pub clock_offset_ms: i64,
-}
+pub use brood_stats::Health;
 
 /// Worker → controller: one window of stats (a delta, merged exactly by the controller). The
 /// envelope carries `stats` in [`brood_stats::Snapshot::encode`]'s own compact form.

@@ -6,6 +6,8 @@
 //! Invariant: no clock, no I/O, no threads here; callers pass `now_ms` (Unix milliseconds).
 
 mod codec;
+mod headline;
+mod health;
 mod histogram;
 mod recorder;
 mod run;
@@ -13,6 +15,8 @@ mod snapshot;
 
 pub use brood_plan::EntryName;
 pub use codec::{DecodeError, FORMAT_VERSION};
+pub use headline::Headline;
+pub use health::Health;
 pub use histogram::{Histogram, SparseHistogram, SIGNIFICANT_DIGITS};
 pub use recorder::{Outcome, Recorder};
 pub use run::{

@@ -242,15 +242,7 @@ impl LiveState {
 }
 
 /// A run's headline figures.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Headline {
-    pub requests: u64,
-    pub failures: u64,
-    pub rps: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-}
+pub use brood_stats::Headline;
 
 /// One run of the history.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -56,17 +56,7 @@ impl CoordinatorConfig {
 }
 
 /// How a worker's generator is doing, sent with each snapshot.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Health {
-    /// Process CPU over the snapshot's window, percent of the cores the engine uses.
-    pub cpu_percent: f32,
-    /// The worst scheduling lag in the window: how late the engine's timers fired.
-    pub sched_lag_ms: f32,
-    /// Open-model arrivals dropped in the window for want of a free user.
-    pub dropped_arrivals: u64,
-    /// The worker's clock minus the controller's, as the worker estimates it.
-    pub clock_offset_ms: i64,
-}
+pub use brood_stats::Health;
 
 /// Something that happened, as the driver tells it. Deliveries may repeat (at-least-once
 /// queues); the coordinator ignores repeats.

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use brood_history::{History, RunRecord};
 use brood_web::model::{
-    Artifact, BackendInfo, FieldError, Headline, LiveState, Preview, RunDetail, RunRequest,
-    RunSummary, StartError, UiConfig,
+    Artifact, BackendInfo, FieldError, LiveState, Preview, RunDetail, RunRequest, RunSummary,
+    StartError, UiConfig,
 };
 use brood_web::{ControllerHandle, StopError};
 use tokio::sync::watch;
@@ -126,14 +126,7 @@ impl ServeHandle {
             backend: record.backend.clone(),
             regions: record.regions.clone(),
             description,
-            headline: record.headline.as_ref().map(|h| Headline {
-                requests: h.requests,
-                failures: h.failures,
-                rps: h.rps,
-                p50_ms: h.p50_ms,
-                p95_ms: h.p95_ms,
-                p99_ms: h.p99_ms,
-            }),
+            headline: record.headline.clone(),
             note: record.note.clone(),
         }
     }
