@@ -49,6 +49,34 @@ pub struct AsgFleet {
     config: DeploymentConfig,
     options: FleetOptions,
     binary: OnceCell<UploadedBinary>,
+    /// When this fleet was made: scaling activities before it belong to earlier runs.
+    since: std::time::SystemTime,
+}
+
+/// The first failed or cancelled scaling activity that started at or after `since` (Unix
+/// seconds), as the sentence a user needs: AWS's own message (a vCPU quota, no capacity, a type
+/// not offered in the zone, a key it may not use) with the instance type. AutoScaling retries a
+/// failed launch, but these fail again, so the run should stop at once instead of waiting.
+pub fn failed_launch(
+    activities: &[aws_sdk_autoscaling::types::Activity],
+    since: i64,
+    instance_type: &Option<String>,
+) -> Option<String> {
+    use aws_sdk_autoscaling::types::ScalingActivityStatusCode as Code;
+    activities
+        .iter()
+        .filter(|a| a.start_time().is_none_or(|t| t.secs() >= since))
+        .find(|a| matches!(a.status_code(), Some(Code::Failed | Code::Cancelled)))
+        .map(|a| {
+            let message = a
+                .status_message()
+                .or(a.description())
+                .unwrap_or("AutoScaling could not launch an instance");
+            match instance_type {
+                Some(t) => format!("launching {t}: {message}"),
+                None => message.to_string(),
+            }
+        })
 }
 
 /// The architecture of an ELF executable, from its header.
@@ -96,6 +124,7 @@ impl AsgFleet {
             config,
             options,
             binary: OnceCell::new(),
+            since: std::time::SystemTime::now(),
         }
     }
 
@@ -462,7 +491,37 @@ impl AsgFleet {
                 });
             }
         }
+        if let Some(reason) = self.failed_launch(region).await? {
+            out.push(WorkerStatus {
+                region: region.to_string(),
+                id: self.deployment.group(),
+                state: WorkerState::Failed { reason },
+            });
+        }
         Ok(out)
+    }
+
+    /// The newest failed launch of this run's group in `region`, in AutoScaling's own words.
+    async fn failed_launch(&self, region: &str) -> Result<Option<String>, FleetError> {
+        let name = self.deployment.group();
+        let out = self
+            .aws
+            .autoscaling(region)
+            .describe_scaling_activities()
+            .auto_scaling_group_name(&name)
+            .max_records(20)
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeScalingActivities", region, &name, e))?;
+        let since = self
+            .since
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Ok(failed_launch(
+            out.activities(),
+            since,
+            &self.options.instance_type,
+        ))
     }
 
     async fn scale(&self, region: &str, desired: i32) -> Result<(), FleetError> {
@@ -602,6 +661,39 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_launch_of_this_run_is_reported_in_aws_words() {
+        use aws_sdk_autoscaling::primitives::DateTime;
+        use aws_sdk_autoscaling::types::{Activity, ScalingActivityStatusCode as Code};
+        let activity = |code: Code, at: i64, message: &str| {
+            Activity::builder()
+                .activity_id("a")
+                .auto_scaling_group_name("g")
+                .cause("c")
+                .start_time(DateTime::from_secs(at))
+                .status_code(code)
+                .status_message(message)
+                .build()
+        };
+        let quota = "You have requested more vCPU capacity than your current vCPU limit of 0";
+        let activities = [
+            activity(Code::InProgress, 200, "launching"),
+            activity(Code::Failed, 150, quota),
+            activity(Code::Failed, 50, "an earlier run's failure"),
+        ];
+        let t3 = Some("t3.small".to_string());
+        assert_eq!(
+            failed_launch(&activities, 100, &t3).as_deref(),
+            Some(format!("launching t3.small: {quota}").as_str())
+        );
+        // Before this run: not this run's failure.
+        assert_eq!(failed_launch(&activities[2..], 100, &t3), None);
+        assert_eq!(
+            failed_launch(&[activity(Code::Successful, 300, "ok")], 100, &None),
+            None
+        );
+    }
 
     fn elf(machine: u16) -> Vec<u8> {
         let mut h = b"\x7fELF\x02\x01\x01".to_vec();

@@ -205,6 +205,14 @@ impl CostPreview {
         }
     }
 
+    /// What the whole fleet costs an hour, when every region's price is known.
+    pub fn per_hour(&self) -> Option<f64> {
+        self.regions
+            .iter()
+            .map(|r| r.hourly.map(|p| p * f64::from(r.instances)))
+            .sum()
+    }
+
     /// The total, when every price and the run time are known.
     pub fn total(&self) -> Option<f64> {
         self.regions.iter().map(|r| r.cost).sum()

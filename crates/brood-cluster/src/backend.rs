@@ -89,7 +89,14 @@ pub struct FleetRequest {
 pub enum WorkerState {
     Starting,
     Running,
-    Exited { code: Option<i32> },
+    Exited {
+        code: Option<i32>,
+    },
+    /// The backend will not bring this worker up (a failed launch: a quota, no capacity, a type
+    /// not offered); `reason` is the backend's own message.
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

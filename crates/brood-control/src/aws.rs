@@ -9,6 +9,7 @@ use brood_aws_fleet::{
 };
 use brood_plan::{PlanError, Profile};
 
+use crate::backend::SpendCap;
 use crate::error::Error;
 use crate::settings::{AwsRunSettings, DistSettings, Settings};
 
@@ -20,12 +21,21 @@ pub const IDLE_EXIT: &str = "3m";
 
 /// Before any instance starts: the deployment is set up for the run's regions, every target is
 /// on its allow-list, the fleet is sized (unless `--workers`) and capped, and the cost preview is
-/// shown and held against `--max-cost`. Returns the AWS connection and the deployment's settings.
+/// shown and held against `--max-cost`. Returns the AWS connection, the deployment's settings
+/// and, with `--max-cost`, the cap the run's spending is held to while it runs.
 pub async fn prepare(
     settings: &Settings,
     dist: &mut DistSettings,
     aws_settings: &AwsRunSettings,
-) -> Result<(Aws, brood_aws::Deployment, DeploymentConfig), Error> {
+) -> Result<
+    (
+        Aws,
+        brood_aws::Deployment,
+        DeploymentConfig,
+        Option<SpendCap>,
+    ),
+    Error,
+> {
     let aws = Aws::load(aws_settings.profile.as_deref()).await?;
     let report = setup(
         &aws,
@@ -46,7 +56,14 @@ pub async fn prepare(
     }
     print!("{}", preview.render());
     preview.check_cap(aws_settings.max_cost)?;
-    Ok((aws, report.deployment, config))
+    let cap = aws_settings
+        .max_cost
+        .zip(preview.per_hour())
+        .map(|(max_usd, usd_per_hour)| SpendCap {
+            usd_per_hour,
+            max_usd,
+        });
+    Ok((aws, report.deployment, config, cap))
 }
 
 /// The fleet per region (from `--workers`, or sized from each region's share of the load) and its

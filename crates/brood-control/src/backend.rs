@@ -11,6 +11,20 @@ use brood_protocol::RunId;
 use crate::error::Error;
 use crate::settings::{DistSettings, Settings};
 
+/// What a cloud run's fleet costs while it runs, and the most the run may spend.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpendCap {
+    pub usd_per_hour: f64,
+    pub max_usd: f64,
+}
+
+impl SpendCap {
+    /// The estimate of what `running` of the whole fleet has cost.
+    pub fn spent(&self, running: std::time::Duration) -> f64 {
+        self.usd_per_hour * running.as_secs_f64() / 3600.0
+    }
+}
+
 /// The three parts of a backend a distributed run uses.
 pub struct Backend {
     /// `local` or `aws`, for the history and the manifest.
@@ -20,6 +34,8 @@ pub struct Backend {
     pub fleet: Arc<dyn Fleet>,
     /// The store is remote: the run's files are downloaded into the results folder at the end.
     remote: bool,
+    /// Held while the run goes on: it stops when the estimate of what it spent reaches the cap.
+    pub spend_cap: Option<SpendCap>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -44,6 +60,15 @@ impl Backend {
             store,
             fleet,
             remote: false,
+            spend_cap: None,
+        }
+    }
+
+    /// The same backend, its spending held to `cap` while the run goes on.
+    pub fn with_spend_cap(self, cap: SpendCap) -> Backend {
+        Backend {
+            spend_cap: Some(cap),
+            ..self
         }
     }
 
@@ -58,7 +83,7 @@ impl Backend {
             return Self::local(dist);
         };
         let prepared = crate::aws::prepare(settings, dist, &aws_settings).await;
-        let (aws, deployment, config) = prepared?;
+        let (aws, deployment, config, spend_cap) = prepared?;
         let home = aws.config(&aws.home_region);
         let store = brood_aws::S3Store::new(&home, &config.bucket);
         let transport = brood_aws::SqsTransport::new(
@@ -86,6 +111,7 @@ impl Backend {
             store: Arc::new(store),
             fleet: Arc::new(fleet),
             remote: true,
+            spend_cap,
         })
     }
 
@@ -106,6 +132,7 @@ impl Backend {
             store: Arc::new(brood_local::DirStore::new(dist.results.clone())),
             fleet: Arc::new(fleet),
             remote: false,
+            spend_cap: None,
         })
     }
 

@@ -7,18 +7,16 @@
 //! feeds, so the same loop runs in the foreground or inside the server.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use brood_cluster::{
     split_regions, Action, ArtifactStore, Coordinator, CoordinatorConfig, Event, FleetRequest,
-    QueueName, RunEnd, RunOutcome, Transport, WorkerEnd,
+    QueueName, RunEnd, RunOutcome, WorkerEnd, WorkerState,
 };
 use brood_history::{Headline, History, RunRecord, Status};
-use brood_plan::Plan;
 use brood_protocol::{
     decode, encode, generate_signing_key, load_secret_key, new_nonce, plan_hash, public_key_to_hex,
     save_secret_key, Job, Message, Region, RunId, SigningKey, Start, Stop,
@@ -41,15 +39,12 @@ use crate::verdict::decide;
 const MESSAGE_VALIDITY: Duration = Duration::from_secs(120);
 const KEEP_ALIVE_EVERY: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(200);
+/// How often the provisioning phase asks the fleet how its workers are doing.
+const PROVISION_POLL: Duration = Duration::from_millis(500);
 
 /// `brood run --backend …` in the foreground: the console observes and Ctrl-C stops.
 pub fn run(settings: Settings, dist: DistSettings) -> Outcome {
-    let (tx, commands) = std::sync::mpsc::channel();
-    let pressed = std::sync::atomic::AtomicUsize::new(0);
-    let _ = ctrlc::set_handler(move || {
-        let first = pressed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
-        let _ = tx.send(if first { Command::Stop } else { Command::Abort });
-    });
+    let commands = crate::process::interrupts();
     let mut console = Console {
         live: Live::new(settings.quiet),
         end: settings.plan.run_time(),
@@ -64,10 +59,7 @@ pub fn run_observed(
     observer: &mut dyn Observer,
     commands: Receiver<Command>,
 ) -> Outcome {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::process::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             observer.note(&e.to_string());
@@ -83,14 +75,30 @@ pub fn run_observed(
     }
 }
 
-struct Controller {
+/// One distributed run under way: what it was given, what it set up, and the coordinator that
+/// decides. [`Controller::start`] signs the jobs and brings the fleet up, [`Controller::drive`]
+/// feeds the coordinator until it finishes, [`Controller::finish`] writes the results and records
+/// the run.
+struct Controller<'o> {
+    settings: Settings,
+    dist: DistSettings,
+    backend: Backend,
+    history: History,
     run: RunId,
+    run_dir: PathBuf,
+    started_ms: u64,
     key: SigningKey,
-    transport: Arc<dyn Transport>,
+    controller_queue: QueueName,
+    coordinator: Coordinator,
+    /// Actions the coordinator asked for that are not carried out yet.
+    pending: Vec<Action>,
     /// Workers told to start, for stops and keep-alives.
     started: Vec<String>,
     start_at: Option<u64>,
     last_keep_alive: Instant,
+    /// When the fleet was asked for its workers: what a cloud run spends counts from here.
+    launched: Option<Instant>,
+    observer: &'o mut dyn Observer,
 }
 
 /// The controller over a backend built by the caller (in-process workers, say), on the caller's
@@ -113,147 +121,299 @@ pub async fn run_on(
 
 async fn control(
     settings: Settings,
-    mut dist: DistSettings,
+    dist: DistSettings,
     backend: Option<Backend>,
     observer: &mut dyn Observer,
     commands: &Receiver<Command>,
 ) -> Result<Outcome, Error> {
-    std::fs::create_dir_all(&dist.results).map_err(Error::file("cannot create", &dist.results))?;
-    let history = History::open(&dist.results.join("history.db"))?;
-    let started_ms = brood_engine::unix_ms_now();
-    let run = RunId::new(crate::record::run_id(started_ms))?;
-    let backend = match backend {
-        Some(backend) => backend,
-        None => Backend::build(&settings, &mut dist, &run).await?,
+    let mut ctl = Controller::start(settings, dist, backend, observer).await?;
+    // Whatever part of the launch or the run fails, every region the fleet touched goes down.
+    let outcome = match ctl.launch().await {
+        Ok(()) => ctl.drive(commands).await.map_err(Error::from),
+        Err(e) => Err(e),
     };
-    let transport = backend.transport.clone();
-    recover(&history, backend.store.as_ref(), &dist.results).await;
-    let key = controller_key(&dist.results)?;
-    let plan = settings.plan.clone();
-    let controller_queue = QueueName(format!("controller-{run}"));
-    transport.ensure_queue(&controller_queue).await?;
-    for region in &dist.regions {
-        Region::new(region.name.clone()).context("--regions")?;
-        transport.ensure_queue(&jobs_queue(&region.name)).await?;
-    }
-    let run_dir = dist.results.join("runs").join(run.as_str());
-    history.start(&RunRecord {
-        id: run.to_string(),
-        started_ms,
-        ended_ms: None,
-        status: Status::Running,
-        backend: backend.name.into(),
-        regions: dist.regions.iter().map(|r| r.name.clone()).collect(),
-        settings: serde_json::to_value(&plan)?,
-        results_dir: run_dir.display().to_string(),
-        controller_pid: std::process::id(),
-        headline: None,
-        note: None,
-    })?;
-    observer.started(&run, &run_dir);
-    let mut config = CoordinatorConfig::new(run.to_string(), dist.regions.clone());
-    config.barrier_timeout = dist.barrier_timeout;
-    config.start_with_fewer = dist.start_with_fewer;
-    config.heartbeat_timeout = dist.heartbeat_timeout;
-    config.start_delay = Duration::from_secs(2);
-    config.stop_grace = plan.stop_timeout + Duration::from_secs(10);
-    config.run_time = plan.run_time();
-    config.full_history = settings.outputs.full_history;
-    let mut coordinator = Coordinator::new(config, started_ms)?;
-    send_jobs(&*transport, &key, &run, &plan, &dist, &controller_queue).await?;
-    let mut actions = coordinator.handle(Event::JobsSent, brood_engine::unix_ms_now());
-    let fleet = backend.fleet.clone();
-    for region in &dist.regions {
-        fleet
-            .up(&FleetRequest {
-                region: region.name.clone(),
-                workers: region.workers,
-                jobs: jobs_queue(&region.name),
-                controller: controller_queue.clone(),
-                controller_key: public_key_to_hex(&key.verifying_key()),
-            })
-            .await?;
-    }
-    let mut ctl = Controller {
-        run: run.clone(),
-        key,
-        transport: transport.clone(),
-        started: Vec::new(),
-        start_at: None,
-        last_keep_alive: Instant::now(),
+    ctl.tear_down().await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            ctl.record_failure(&e);
+            return Err(e);
+        }
     };
-    let outcome = drive(
-        &settings,
-        &mut coordinator,
-        &mut ctl,
-        &controller_queue,
-        &mut actions,
-        observer,
-        commands,
-    )
-    .await;
-    for region in &dist.regions {
-        let _ = fleet.down(&region.name).await;
-    }
-    for worker in &ctl.started {
-        let _ = transport
-            .delete_queue(&control_queue(run.as_str(), worker))
-            .await;
-    }
-    let _ = transport.delete_queue(&controller_queue).await;
-    let outcome = outcome?;
-    match backend.download(&run, &run_dir).await {
-        Ok(0) => {}
-        Ok(n) => observer.note(&format!(
-            "downloaded {n} result files of the workers into {}",
-            run_dir.display()
-        )),
-        Err(e) => observer.note(&format!("downloading the workers' results: {e:#}")),
-    }
-    Ok(finish(
-        &settings,
-        &dist,
-        &coordinator,
-        &outcome,
-        &run,
-        &run_dir,
-        &history,
-        started_ms,
-        observer,
-    )?)
+    ctl.download().await;
+    ctl.finish(&outcome)
 }
 
-/// Feeds the coordinator until it finishes, reporting progress every second and taking commands.
-#[allow(clippy::too_many_arguments)]
-async fn drive(
-    settings: &Settings,
-    coordinator: &mut Coordinator,
-    ctl: &mut Controller,
-    controller_queue: &QueueName,
-    pending: &mut Vec<Action>,
-    observer: &mut dyn Observer,
-    commands: &Receiver<Command>,
-) -> Result<RunOutcome> {
-    let mut commands_open = true;
-    let mut last_view = Instant::now();
-    let mut second = 0u64;
-    let mut aborted = false;
-    loop {
-        for action in std::mem::take(pending) {
-            if let Some(outcome) = act(ctl, observer, action).await? {
-                return Ok(outcome);
+impl<'o> Controller<'o> {
+    /// The run's id, folder, history record and signing key, and its queues.
+    async fn start(
+        settings: Settings,
+        mut dist: DistSettings,
+        backend: Option<Backend>,
+        observer: &'o mut dyn Observer,
+    ) -> Result<Controller<'o>, Error> {
+        std::fs::create_dir_all(&dist.results)
+            .map_err(Error::file("cannot create", &dist.results))?;
+        let history = History::open(&dist.results.join("history.db"))?;
+        let started_ms = brood_engine::unix_ms_now();
+        let run = RunId::new(crate::record::run_id(started_ms))?;
+        let backend = match backend {
+            Some(backend) => backend,
+            None => Backend::build(&settings, &mut dist, &run).await?,
+        };
+        recover(&history, backend.store.as_ref(), &dist.results).await;
+        let key = controller_key(&dist.results)?;
+        let controller_queue = QueueName(format!("controller-{run}"));
+        backend.transport.ensure_queue(&controller_queue).await?;
+        for region in &dist.regions {
+            Region::new(region.name.clone()).context("--regions")?;
+            backend
+                .transport
+                .ensure_queue(&jobs_queue(&region.name))
+                .await?;
+        }
+        let run_dir = dist.results.join("runs").join(run.as_str());
+        history.start(&RunRecord {
+            id: run.to_string(),
+            started_ms,
+            ended_ms: None,
+            status: Status::Running,
+            backend: backend.name.into(),
+            regions: dist.regions.iter().map(|r| r.name.clone()).collect(),
+            settings: serde_json::to_value(&settings.plan)?,
+            results_dir: run_dir.display().to_string(),
+            controller_pid: std::process::id(),
+            headline: None,
+            note: None,
+        })?;
+        observer.started(&run, &run_dir);
+        let coordinator = Coordinator::new(coordinator_config(&settings, &dist, &run), started_ms)?;
+        let ctl = Controller {
+            settings,
+            dist,
+            backend,
+            history,
+            run,
+            run_dir,
+            started_ms,
+            key,
+            controller_queue,
+            coordinator,
+            pending: Vec::new(),
+            started: Vec::new(),
+            start_at: None,
+            last_keep_alive: Instant::now(),
+            launched: None,
+            observer,
+        };
+        Ok(ctl)
+    }
+
+    /// The signed jobs, then the fleet in every region, in service.
+    async fn launch(&mut self) -> Result<(), Error> {
+        self.send_jobs().await?;
+        self.launched = Some(Instant::now());
+        self.fleet_up().await?;
+        self.provision().await?;
+        // The barrier counts from here: booting is the provisioning phase's time, not the
+        // workers' time to get ready.
+        let now = brood_engine::unix_ms_now();
+        self.pending = self.coordinator.handle(Event::JobsSent, now);
+        Ok(())
+    }
+
+    /// A run that could not go on is recorded as failed, with the reason.
+    fn record_failure(&self, e: &Error) {
+        let _ = self.history.finish(
+            self.run.as_str(),
+            Status::Failed,
+            brood_engine::unix_ms_now(),
+            Some(&Headline::of(self.coordinator.global())),
+            Some(&e.to_string()),
+        );
+    }
+
+    /// The provisioning phase: waits until the fleet says every region's workers are in
+    /// service, telling the observer each region's counts as they change. A worker the backend
+    /// gives up on ends the run at once with the backend's reason, and so does the provisioning
+    /// timeout; either way every region is taken down again by the caller.
+    async fn provision(&mut self) -> Result<(), Error> {
+        let deadline = Instant::now() + self.dist.provision_timeout;
+        let mut shown: Vec<String> = vec![String::new(); self.dist.regions.len()];
+        loop {
+            let mut all_in_service = true;
+            for (i, region) in self.dist.regions.iter().enumerate() {
+                let statuses = self.backend.fleet.status(&region.name).await?;
+                let count =
+                    |f: fn(&WorkerState) -> bool| statuses.iter().filter(|w| f(&w.state)).count();
+                let running = count(|s| matches!(s, WorkerState::Running));
+                if let Some(reason) = statuses.iter().find_map(|w| match &w.state {
+                    WorkerState::Failed { reason } => Some(reason.clone()),
+                    _ => None,
+                }) {
+                    return Err(Error::Infrastructure(anyhow!(
+                        "region {}: the workers cannot start: {reason}",
+                        region.name
+                    )));
+                }
+                let line = format!(
+                    "provisioning {}: {} requested, {} starting, {running} in service, {} exited",
+                    region.name,
+                    region.workers,
+                    count(|s| matches!(s, WorkerState::Starting)),
+                    count(|s| matches!(s, WorkerState::Exited { .. })),
+                );
+                if line != shown[i] {
+                    self.observer.note(&line);
+                    shown[i] = line;
+                }
+                all_in_service &= running >= region.workers as usize;
+            }
+            if all_in_service {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Infrastructure(anyhow!(
+                    "the workers were not in service within --provision-timeout {:?}: {}",
+                    self.dist.provision_timeout,
+                    shown.join("; ")
+                )));
+            }
+            tokio::time::sleep(PROVISION_POLL).await;
+        }
+    }
+
+    /// Brings every region's workers up; the first region that fails ends the start.
+    async fn fleet_up(&self) -> Result<(), Error> {
+        let controller_key = public_key_to_hex(&self.key.verifying_key());
+        for region in &self.dist.regions {
+            self.backend
+                .fleet
+                .up(&FleetRequest {
+                    region: region.name.clone(),
+                    workers: region.workers,
+                    jobs: jobs_queue(&region.name),
+                    controller: self.controller_queue.clone(),
+                    controller_key: controller_key.clone(),
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Takes the fleet down in every region and deletes the run's own queues, whatever happened.
+    async fn tear_down(&self) {
+        let transport = &self.backend.transport;
+        for region in &self.dist.regions {
+            let _ = self.backend.fleet.down(&region.name).await;
+        }
+        for worker in &self.started {
+            let _ = transport
+                .delete_queue(&control_queue(self.run.as_str(), worker))
+                .await;
+        }
+        let _ = transport.delete_queue(&self.controller_queue).await;
+    }
+
+    /// Copies what a remote store holds of the run into its folder.
+    async fn download(&mut self) {
+        match self.backend.download(&self.run, &self.run_dir).await {
+            Ok(0) => {}
+            Ok(n) => self.observer.note(&format!(
+                "downloaded {n} result files of the workers into {}",
+                self.run_dir.display()
+            )),
+            Err(e) => self
+                .observer
+                .note(&format!("downloading the workers' results: {e:#}")),
+        }
+    }
+
+    /// Feeds the coordinator until it finishes, reporting progress every second and taking
+    /// commands.
+    async fn drive(&mut self, commands: &Receiver<Command>) -> Result<RunOutcome> {
+        let mut commands_open = true;
+        let mut last_view = Instant::now();
+        let mut second = 0u64;
+        let mut aborted = false;
+        let mut capped = false;
+        loop {
+            for action in std::mem::take(&mut self.pending) {
+                if let Some(outcome) = self.act(action).await? {
+                    return Ok(outcome);
+                }
+            }
+            self.receive().await?;
+            self.handle(Event::Tick);
+            while commands_open {
+                let command = match commands.try_recv() {
+                    Ok(command) => command,
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        commands_open = false;
+                        break;
+                    }
+                };
+                self.observer.stopping(command == Command::Abort);
+                self.handle(match command {
+                    Command::Stop => Event::StopRequested,
+                    Command::Abort => Event::AbortRequested,
+                });
+            }
+            if last_view.elapsed() >= Duration::from_secs(1) {
+                last_view = Instant::now();
+                second += 1;
+                self.observer.second(&self.coordinator, second);
+                if !aborted && self.start_at.is_some() {
+                    let stats = self.coordinator.global();
+                    let plan = &self.settings.plan;
+                    if let Some(failed) = crate::verdict::failed_abort_threshold(plan, stats) {
+                        self.observer
+                            .note(&format!("threshold `{failed}` failed: stopping the run"));
+                        aborted = true;
+                        self.handle(Event::StopRequested);
+                    }
+                }
+                if let (Some(cap), Some(launched), false) =
+                    (self.backend.spend_cap, self.launched, capped)
+                {
+                    let spent = cap.spent(launched.elapsed());
+                    if spent >= cap.max_usd {
+                        self.observer.note(&format!(
+                            "the fleet has cost an estimated ${spent:.2}, reaching --max-cost \
+                             ${:.2}: stopping the run",
+                            cap.max_usd
+                        ));
+                        capped = true;
+                        self.handle(Event::StopRequested);
+                    }
+                }
+            }
+            if self.start_at.is_some() && self.last_keep_alive.elapsed() >= KEEP_ALIVE_EVERY {
+                self.keep_alive().await;
             }
         }
-        let deliveries = match ctl
+    }
+
+    /// What the coordinator makes of `event` now joins the pending actions.
+    fn handle(&mut self, event: Event) {
+        let actions = self.coordinator.handle(event, brood_engine::unix_ms_now());
+        self.pending.extend(actions);
+    }
+
+    /// One long poll of the controller's queue; every message of this run becomes an event.
+    async fn receive(&mut self) -> Result<()> {
+        let deliveries = match self
+            .backend
             .transport
-            .receive(controller_queue, 50, POLL, Duration::from_secs(30))
+            .receive(&self.controller_queue, 50, POLL, Duration::from_secs(30))
             .await
         {
             Ok(deliveries) => deliveries,
             // A throttled or briefly unreachable queue is not the end of a run: the heartbeat
             // timeout decides whether workers were lost meanwhile.
             Err(e) if e.transient => {
-                observer.note(&format!("{e} (retrying)"));
+                self.observer.note(&format!("{e} (retrying)"));
                 tokio::time::sleep(POLL).await;
                 Vec::new()
             }
@@ -263,8 +423,8 @@ async fn drive(
         // Acknowledgements go out side by side, off the loop: with many workers, one round trip
         // per message in turn would fall behind the snapshots arriving.
         for d in &deliveries {
-            let transport = ctl.transport.clone();
-            let queue = controller_queue.clone();
+            let transport = self.backend.transport.clone();
+            let queue = self.controller_queue.clone();
             let receipt = d.receipt.clone();
             tokio::spawn(async move {
                 let _ = transport.ack(&queue, &receipt).await;
@@ -272,116 +432,309 @@ async fn drive(
         }
         for d in deliveries {
             match decode(&d.body).map(|m| m.into_message()) {
-                Ok(message) if message.run_id() == &ctl.run => {
+                Ok(message) if message.run_id() == &self.run => {
                     if let Some(event) = event_of(message) {
-                        pending.extend(coordinator.handle(event, now));
+                        let actions = self.coordinator.handle(event, now);
+                        self.pending.extend(actions);
                     }
                 }
                 Ok(_) => {}
-                Err(e) => observer.note(&format!("ignored a malformed message: {e}")),
+                Err(e) => self
+                    .observer
+                    .note(&format!("ignored a malformed message: {e}")),
             }
         }
-        pending.extend(coordinator.handle(Event::Tick, brood_engine::unix_ms_now()));
-        while commands_open {
-            let command = match commands.try_recv() {
-                Ok(command) => command,
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    commands_open = false;
-                    break;
-                }
-            };
-            observer.stopping(command == Command::Abort);
-            let event = match command {
-                Command::Stop => Event::StopRequested,
-                Command::Abort => Event::AbortRequested,
-            };
-            pending.extend(coordinator.handle(event, brood_engine::unix_ms_now()));
-        }
-        if last_view.elapsed() >= Duration::from_secs(1) {
-            last_view = Instant::now();
-            second += 1;
-            observer.second(coordinator, second);
-            let stats = coordinator.global();
-            if !aborted && ctl.start_at.is_some() {
-                if let Some(failed) = crate::verdict::failed_abort_threshold(&settings.plan, stats)
-                {
-                    observer.note(&format!("threshold `{failed}` failed: stopping the run"));
-                    aborted = true;
-                    pending.extend(
-                        coordinator.handle(Event::StopRequested, brood_engine::unix_ms_now()),
-                    );
+        Ok(())
+    }
+
+    /// Carries out one of the coordinator's actions; `Some` when the run is over.
+    async fn act(&mut self, action: Action) -> Result<Option<RunOutcome>> {
+        match action {
+            Action::SendStart { at_ms, workers } => {
+                self.start_at = Some(at_ms);
+                self.started = workers;
+                self.keep_alive().await;
+            }
+            Action::SendStop { abort } => {
+                for worker in self.started.clone() {
+                    let now = brood_engine::unix_ms_now();
+                    let stop = Message::Stop(Stop {
+                        run_id: self.run.clone(),
+                        abort,
+                        issued_ms: now,
+                        expires_ms: now + MESSAGE_VALIDITY.as_millis() as u64,
+                        nonce: new_nonce()?,
+                    });
+                    self.send_signed(&worker, &stop).await;
                 }
             }
+            Action::WorkerLost { worker, region, .. } => self.observer.note(&format!(
+                "worker {worker} in {region} went silent: marked lost, its data kept"
+            )),
+            Action::Log(line) => self.observer.note(&line),
+            Action::Finished(outcome) => return Ok(Some(outcome)),
         }
-        if ctl.start_at.is_some() && ctl.last_keep_alive.elapsed() >= KEEP_ALIVE_EVERY {
-            keep_alive(ctl).await;
+        Ok(None)
+    }
+
+    /// (Re-)sends the start to every started worker: the first tells them when to start, the
+    /// others tell them the controller is alive (their dead-man switch).
+    async fn keep_alive(&mut self) {
+        let Some(at) = self.start_at else { return };
+        self.last_keep_alive = Instant::now();
+        for worker in self.started.clone() {
+            let Ok(nonce) = new_nonce() else { continue };
+            let now = brood_engine::unix_ms_now();
+            let start = Message::Start(Start {
+                run_id: self.run.clone(),
+                at_unix_ms: at,
+                workers: self.started.len() as u32,
+                issued_ms: now,
+                expires_ms: now + MESSAGE_VALIDITY.as_millis() as u64,
+                nonce,
+            });
+            self.send_signed(&worker, &start).await;
         }
+    }
+
+    async fn send_signed(&mut self, worker: &str, message: &Message) {
+        let queue = control_queue(self.run.as_str(), worker);
+        let sent = match encode(message, Some(&self.key)) {
+            Ok(bytes) => self
+                .backend
+                .transport
+                .send(&queue, &bytes)
+                .await
+                .map_err(|e| format!("sending to {worker}: {e}")),
+            Err(e) => Err(format!("encoding for {worker}: {e}")),
+        };
+        if let Err(why) = sent {
+            self.observer.note(&why);
+        }
+    }
+
+    /// One signed job per worker slot, into its region's jobs queue.
+    async fn send_jobs(&self) -> Result<()> {
+        let plan = &self.settings.plan;
+        let hash = plan_hash(plan);
+        let barrier = self.dist.barrier_timeout;
+        // Jobs wait in their queues while the fleet comes up.
+        let provisioning = self.dist.provision_timeout;
+        for slot in split_regions(&self.dist.regions)? {
+            let region = self
+                .dist
+                .regions
+                .iter()
+                .find(|r| r.name == slot.region)
+                .ok_or_else(|| anyhow!("region {} vanished", slot.region))?;
+            let now = brood_engine::unix_ms_now();
+            let job = Job {
+                run_id: self.run.clone(),
+                region: Region::new(slot.region.clone())?,
+                slot: slot.slot,
+                workers_in_region: region.workers,
+                segment: slot.segment,
+                plan: plan.clone(),
+                plan_hash: hash.clone(),
+                controller_queue: self.controller_queue.0.clone(),
+                issued_ms: now,
+                expires_ms: now + (provisioning + barrier + MESSAGE_VALIDITY).as_millis() as u64,
+                nonce: new_nonce()?,
+                barrier_timeout_ms: barrier.as_millis() as u64,
+                heartbeat_ms: 1000,
+            };
+            let bytes = encode(&Message::Job(Box::new(job)), Some(&self.key))?;
+            self.backend
+                .transport
+                .send(&jobs_queue(&slot.region), &bytes)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the results, tells the observer the summary, records the run and decides its
+    /// outcome.
+    fn finish(&mut self, outcome: &RunOutcome) -> Result<Outcome, Error> {
+        let ended_ms = brood_engine::unix_ms_now();
+        let written = self.write_results(outcome, ended_ms)?;
+        let stats = self.coordinator.global();
+        let mut out = Vec::new();
+        let _ = write_summary_table(&mut out, stats.totals(), written.elapsed);
+        print_outcome(&mut out, outcome, &written.verdicts);
+        print_thresholds(&mut out, &written.thresholds);
+        let _ = writeln!(out, "results: {}", self.run_dir.display());
+        self.observer.summary(&String::from_utf8_lossy(&out));
+        self.record(outcome, ended_ms)?;
+        self.observer.finished(&self.coordinator, outcome);
+        if let RunEnd::Failed { reason } = &outcome.end {
+            self.observer.note(&format!("the run failed: {reason}"));
+            return Ok(Outcome::Infrastructure);
+        }
+        let decided = decide(
+            self.coordinator.global(),
+            &written.thresholds,
+            written.io_failed,
+            self.settings.exit_code_on_error,
+        );
+        if decided == Outcome::NoLoad {
+            self.observer.note(crate::verdict::NO_LOAD);
+            return Ok(decided);
+        }
+        // Every region must have generated load for the run to pass.
+        let idle: Vec<&str> = self
+            .dist
+            .regions
+            .iter()
+            .filter(|r| {
+                self.coordinator
+                    .region(&r.name)
+                    .is_none_or(|s| s.aggregated().requests == 0)
+            })
+            .map(|r| r.name.as_str())
+            .collect();
+        if !idle.is_empty() && decided != Outcome::Infrastructure {
+            self.observer.note(&format!(
+                "no request completed in {}: those regions generated no load, so the run did \
+                 not pass (exit code 4)",
+                idle.join(", ")
+            ));
+            return Ok(Outcome::NoLoad);
+        }
+        Ok(decided)
+    }
+
+    /// The merged results, the per-region breakdown, the user's own outputs and the manifest.
+    fn write_results(&self, outcome: &RunOutcome, ended_ms: u64) -> Result<Written, Error> {
+        let (settings, dist, run_dir) = (&self.settings, &self.dist, &self.run_dir);
+        let stats = self.coordinator.global();
+        let thresholds = evaluate(&settings.plan.thresholds, stats);
+        let mut info = run_info(settings, stats, self.started_ms, ended_ms);
+        info.run_id = self.run.to_string();
+        info.regions = dist.regions.iter().map(|r| r.name.clone()).collect();
+        info.workers = outcome
+            .workers
+            .iter()
+            .filter(|w| w.worker.is_some())
+            .count() as u64;
+        // Rates count from the common start, not from the controller's own start-up.
+        let since = outcome.start_at_ms.unwrap_or(self.started_ms);
+        let elapsed = Duration::from_millis(ended_ms.saturating_sub(since));
+        std::fs::create_dir_all(run_dir).map_err(Error::file("cannot create", run_dir))?;
+        let regions: Vec<(String, &RunStats)> = dist
+            .regions
+            .iter()
+            .filter_map(|r| {
+                let stats = self.coordinator.region(&r.name)?;
+                Some((r.name.clone(), stats))
+            })
+            .collect();
+        let mut merged = crate::settings::Outputs {
+            csv_prefix: Some(run_dir.join("merged").display().to_string()),
+            full_history: settings.outputs.full_history,
+            json: Some(run_dir.join("summary.json")),
+            junit: None,
+            html: Some(run_dir.join("report.html")),
+        };
+        let write = |outputs: &crate::settings::Outputs, stats: &RunStats, regions| {
+            write_outputs(outputs, stats, &info, &thresholds, elapsed, regions).is_err()
+        };
+        let mut io_failed = write(&merged, stats, &regions);
+        io_failed |= write(&settings.outputs, stats, &regions);
+        for (name, region_stats) in &regions {
+            let dir = run_dir.join(name);
+            std::fs::create_dir_all(&dir).map_err(Error::file("cannot create", &dir))?;
+            merged.csv_prefix = Some(dir.join("region").display().to_string());
+            merged.json = None;
+            merged.html = None;
+            io_failed |= write(&merged, region_stats, &[]);
+        }
+        let verdicts: Vec<String> = self
+            .coordinator
+            .verdicts()
+            .into_iter()
+            .map(|v| v.message)
+            .collect();
+        let manifest = self.manifest(outcome, ended_ms, &verdicts);
+        let path = run_dir.join("manifest.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
+            .map_err(Error::file("cannot write", &path))?;
+        Ok(Written {
+            thresholds,
+            verdicts,
+            elapsed,
+            io_failed,
+        })
+    }
+
+    /// What ran, where, and how each worker ended.
+    fn manifest(
+        &self,
+        outcome: &RunOutcome,
+        ended_ms: u64,
+        verdicts: &[String],
+    ) -> serde_json::Value {
+        let (settings, dist) = (&self.settings, &self.dist);
+        serde_json::json!({
+            "run_id": self.run.as_str(),
+            "brood_version": env!("CARGO_PKG_VERSION"),
+            "backend": if dist.aws.is_some() { "aws" } else { "local" },
+            "started_ms": self.started_ms,
+            "start_at_ms": outcome.start_at_ms,
+            "ended_ms": ended_ms,
+            "plan_hash": plan_hash(&settings.plan),
+            "plan": settings.plan,
+            "regions": dist.regions.iter().map(|r| serde_json::json!({
+                "name": r.name, "weight": r.weight, "workers": r.workers,
+            })).collect::<Vec<_>>(),
+            "end": format!("{:?}", outcome.end),
+            "workers": outcome.workers.iter().map(|w| serde_json::json!({
+                "region": w.region, "slot": w.slot, "worker": w.worker,
+                "end": format!("{:?}", w.end),
+            })).collect::<Vec<_>>(),
+            "verdicts": verdicts,
+        })
+    }
+
+    /// The run's end, headline figures and note in the history.
+    fn record(&self, outcome: &RunOutcome, ended_ms: u64) -> Result<(), Error> {
+        let status = match &outcome.end {
+            RunEnd::Completed => Status::Completed,
+            RunEnd::Stopped => Status::Stopped,
+            RunEnd::Aborted => Status::Aborted,
+            RunEnd::Failed { .. } => Status::Failed,
+        };
+        let note = match &outcome.end {
+            RunEnd::Failed { reason } => Some(reason.as_str()),
+            _ => None,
+        };
+        let headline = Headline::of(self.coordinator.global());
+        self.history
+            .finish(self.run.as_str(), status, ended_ms, Some(&headline), note)?;
+        Ok(())
     }
 }
 
-async fn act(
-    ctl: &mut Controller,
-    observer: &mut dyn Observer,
-    action: Action,
-) -> Result<Option<RunOutcome>> {
-    match action {
-        Action::SendStart { at_ms, workers } => {
-            ctl.start_at = Some(at_ms);
-            ctl.started = workers;
-            keep_alive(ctl).await;
-        }
-        Action::SendStop { abort } => {
-            for worker in ctl.started.clone() {
-                let stop = Message::Stop(Stop {
-                    run_id: ctl.run.clone(),
-                    abort,
-                    issued_ms: brood_engine::unix_ms_now(),
-                    expires_ms: brood_engine::unix_ms_now() + MESSAGE_VALIDITY.as_millis() as u64,
-                    nonce: new_nonce()?,
-                });
-                send_signed(ctl, &worker, &stop).await;
-            }
-        }
-        Action::WorkerLost { worker, region, .. } => observer.note(&format!(
-            "worker {worker} in {region} went silent: marked lost, its data kept"
-        )),
-        Action::Log(line) => observer.note(&line),
-        Action::Finished(outcome) => return Ok(Some(outcome)),
-    }
-    Ok(None)
+/// What writing a run's results found out.
+struct Written {
+    thresholds: Vec<ThresholdResult>,
+    verdicts: Vec<String>,
+    /// From the common start to the end.
+    elapsed: Duration,
+    io_failed: bool,
 }
 
-/// (Re-)sends the start to every started worker: the first tells them when to start, the others
-/// tell them the controller is alive (their dead-man switch).
-async fn keep_alive(ctl: &mut Controller) {
-    let Some(at) = ctl.start_at else { return };
-    ctl.last_keep_alive = Instant::now();
-    for worker in ctl.started.clone() {
-        let Ok(nonce) = new_nonce() else { continue };
-        let now = brood_engine::unix_ms_now();
-        let start = Message::Start(Start {
-            run_id: ctl.run.clone(),
-            at_unix_ms: at,
-            workers: ctl.started.len() as u32,
-            issued_ms: now,
-            expires_ms: now + MESSAGE_VALIDITY.as_millis() as u64,
-            nonce,
-        });
-        send_signed(ctl, &worker, &start).await;
-    }
-}
-
-async fn send_signed(ctl: &Controller, worker: &str, message: &Message) {
-    let queue = control_queue(ctl.run.as_str(), worker);
-    match encode(message, Some(&ctl.key)) {
-        Ok(bytes) => {
-            if let Err(e) = ctl.transport.send(&queue, &bytes).await {
-                eprintln!("brood: sending to {worker}: {e}");
-            }
-        }
-        Err(e) => eprintln!("brood: encoding for {worker}: {e}"),
-    }
+/// The coordinator's settings for this run.
+fn coordinator_config(settings: &Settings, dist: &DistSettings, run: &RunId) -> CoordinatorConfig {
+    let plan = &settings.plan;
+    let mut config = CoordinatorConfig::new(run.to_string(), dist.regions.clone());
+    config.barrier_timeout = dist.barrier_timeout;
+    config.start_with_fewer = dist.start_with_fewer;
+    config.heartbeat_timeout = dist.heartbeat_timeout;
+    config.start_delay = Duration::from_secs(2);
+    config.stop_grace = plan.stop_timeout + Duration::from_secs(10);
+    config.run_time = plan.run_time();
+    config.full_history = settings.outputs.full_history;
+    config
 }
 
 fn event_of(message: Message) -> Option<Event> {
@@ -396,12 +749,7 @@ fn event_of(message: Message) -> Option<Event> {
             region: s.region.to_string(),
             seq: s.seq,
             stats: s.stats,
-            health: brood_cluster::Health {
-                cpu_percent: s.health.cpu_percent,
-                sched_lag_ms: s.health.sched_lag_ms,
-                dropped_arrivals: s.health.dropped_arrivals,
-                clock_offset_ms: s.health.clock_offset_ms,
-            },
+            health: s.health,
         },
         Message::Done(d) => Event::Done {
             worker: d.worker_id.to_string(),
@@ -421,43 +769,6 @@ fn event_of(message: Message) -> Option<Event> {
     })
 }
 
-async fn send_jobs(
-    transport: &dyn Transport,
-    key: &SigningKey,
-    run: &RunId,
-    plan: &Plan,
-    dist: &DistSettings,
-    controller_queue: &QueueName,
-) -> Result<()> {
-    let hash = plan_hash(plan);
-    for slot in split_regions(&dist.regions)? {
-        let region = dist
-            .regions
-            .iter()
-            .find(|r| r.name == slot.region)
-            .ok_or_else(|| anyhow!("region {} vanished", slot.region))?;
-        let now = brood_engine::unix_ms_now();
-        let job = Job {
-            run_id: run.clone(),
-            region: Region::new(slot.region.clone())?,
-            slot: slot.slot,
-            workers_in_region: region.workers,
-            segment: slot.segment,
-            plan: plan.clone(),
-            plan_hash: hash.clone(),
-            controller_queue: controller_queue.0.clone(),
-            issued_ms: now,
-            expires_ms: now + (dist.barrier_timeout + MESSAGE_VALIDITY).as_millis() as u64,
-            nonce: new_nonce()?,
-            barrier_timeout_ms: dist.barrier_timeout.as_millis() as u64,
-            heartbeat_ms: 1000,
-        };
-        let bytes = encode(&Message::Job(Box::new(job)), Some(key))?;
-        transport.send(&jobs_queue(&slot.region), &bytes).await?;
-    }
-    Ok(())
-}
-
 /// The controller's signing key, made on first use and kept private to the results folder.
 fn controller_key(results: &Path) -> Result<SigningKey> {
     let path = results.join("controller.key");
@@ -467,120 +778,6 @@ fn controller_key(results: &Path) -> Result<SigningKey> {
     let key = generate_signing_key()?;
     save_secret_key(&path, &key)?;
     Ok(key)
-}
-
-/// Writes the merged results, the per-region breakdown and the manifest; records the run.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    settings: &Settings,
-    dist: &DistSettings,
-    coordinator: &Coordinator,
-    outcome: &RunOutcome,
-    run: &RunId,
-    run_dir: &Path,
-    history: &History,
-    started_ms: u64,
-    observer: &mut dyn Observer,
-) -> Result<Outcome> {
-    let ended_ms = brood_engine::unix_ms_now();
-    let stats = coordinator.global();
-    let results = evaluate(&settings.plan.thresholds, stats);
-    let mut info = run_info(settings, stats, started_ms, ended_ms);
-    info.run_id = run.to_string();
-    info.regions = dist.regions.iter().map(|r| r.name.clone()).collect();
-    info.workers = outcome
-        .workers
-        .iter()
-        .filter(|w| w.worker.is_some())
-        .count() as u64;
-    // Rates count from the common start, not from the controller's own start-up.
-    let since = outcome.start_at_ms.unwrap_or(started_ms);
-    let elapsed = Duration::from_millis(ended_ms.saturating_sub(since));
-    std::fs::create_dir_all(run_dir)?;
-    let regions: Vec<(String, &RunStats)> = dist
-        .regions
-        .iter()
-        .filter_map(|r| coordinator.region(&r.name).map(|s| (r.name.clone(), s)))
-        .collect();
-    let mut merged = crate::settings::Outputs {
-        csv_prefix: Some(run_dir.join("merged").display().to_string()),
-        full_history: settings.outputs.full_history,
-        json: Some(run_dir.join("summary.json")),
-        junit: None,
-        html: Some(run_dir.join("report.html")),
-    };
-    let mut io_failed = write_outputs(&merged, stats, &info, &results, elapsed, &regions).is_err();
-    io_failed |=
-        write_outputs(&settings.outputs, stats, &info, &results, elapsed, &regions).is_err();
-    for (name, region_stats) in &regions {
-        let dir = run_dir.join(name);
-        std::fs::create_dir_all(&dir)?;
-        merged.csv_prefix = Some(dir.join("region").display().to_string());
-        merged.json = None;
-        merged.html = None;
-        io_failed |= write_outputs(&merged, region_stats, &info, &results, elapsed, &[]).is_err();
-    }
-    let verdicts: Vec<String> = coordinator
-        .verdicts()
-        .into_iter()
-        .map(|v| v.message)
-        .collect();
-    let manifest = serde_json::json!({
-        "run_id": run.as_str(),
-        "brood_version": env!("CARGO_PKG_VERSION"),
-        "backend": if dist.aws.is_some() { "aws" } else { "local" },
-        "started_ms": started_ms,
-        "start_at_ms": outcome.start_at_ms,
-        "ended_ms": ended_ms,
-        "plan_hash": plan_hash(&settings.plan),
-        "plan": settings.plan,
-        "regions": dist.regions.iter().map(|r| serde_json::json!({
-            "name": r.name, "weight": r.weight, "workers": r.workers,
-        })).collect::<Vec<_>>(),
-        "end": format!("{:?}", outcome.end),
-        "workers": outcome.workers.iter().map(|w| serde_json::json!({
-            "region": w.region, "slot": w.slot, "worker": w.worker, "end": format!("{:?}", w.end),
-        })).collect::<Vec<_>>(),
-        "verdicts": verdicts,
-    });
-    std::fs::write(
-        run_dir.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest)?,
-    )?;
-    let mut out = Vec::new();
-    let _ = write_summary_table(&mut out, stats.totals(), elapsed);
-    print_outcome(&mut out, outcome, &verdicts);
-    print_thresholds(&mut out, &results);
-    let _ = writeln!(out, "results: {}", run_dir.display());
-    observer.summary(&String::from_utf8_lossy(&out));
-    let status = match &outcome.end {
-        RunEnd::Completed => Status::Completed,
-        RunEnd::Stopped => Status::Stopped,
-        RunEnd::Aborted => Status::Aborted,
-        RunEnd::Failed { .. } => Status::Failed,
-    };
-    let note = match &outcome.end {
-        RunEnd::Failed { reason } => Some(reason.clone()),
-        _ => None,
-    };
-    history.finish(
-        run.as_str(),
-        status,
-        ended_ms,
-        Some(&headline(stats)),
-        note.as_deref(),
-    )?;
-    observer.finished(coordinator, outcome);
-    if let RunEnd::Failed { reason } = &outcome.end {
-        eprintln!("brood: the run failed: {reason}");
-        return Ok(Outcome::Infrastructure);
-    }
-    Ok(decide(
-        stats,
-        &results,
-        io_failed,
-        settings.exit_code_on_error,
-    ))
 }
 
 fn write_outputs(
@@ -621,19 +818,6 @@ fn print_outcome(out: &mut impl std::io::Write, outcome: &RunOutcome, verdicts: 
     }
 }
 
-fn headline(stats: &RunStats) -> Headline {
-    let a = stats.aggregated();
-    let ms = |p: f64| a.hist.value_at_percentile(p) as f64 / 1000.0;
-    Headline {
-        requests: a.requests,
-        failures: a.failures,
-        rps: brood_stats::per_second(a.requests, stats.rate_secs()),
-        p50_ms: ms(50.0),
-        p95_ms: ms(95.0),
-        p99_ms: ms(99.0),
-    }
-}
-
 /// Runs left `running` by a controller that died: merge what their workers stored and mark them.
 pub async fn recover(history: &History, store: &dyn ArtifactStore, results: &Path) {
     let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
@@ -669,7 +853,7 @@ pub async fn recover(history: &History, store: &dyn ArtifactStore, results: &Pat
             &run.id,
             Status::Interrupted,
             ended,
-            Some(&headline(&stats)),
+            Some(&Headline::of(&stats)),
             Some(&note),
         );
         eprintln!("brood: run {} was interrupted; {note}", run.id);

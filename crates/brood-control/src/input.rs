@@ -104,8 +104,12 @@ pub struct RunInput {
     /// Local backend: latency added to every request of a region, `local-b:80ms,local-c:150ms`,
     /// so that region views differ.
     pub region_latency: Option<String>,
-    /// How long to wait for every worker to be ready before the start.
-    pub barrier_timeout: String,
+    /// How long the workers may take to come into service (instances booted, processes up)
+    /// before the run gives up [default: 60s on local, 10m on aws].
+    pub provision_timeout: Option<String>,
+    /// How long to wait, once the workers are in service, for every one to be ready before the
+    /// start [default: 60s on local, 3m on aws].
+    pub barrier_timeout: Option<String>,
     /// Start with the workers that are ready when the barrier times out (else the run fails).
     pub start_with_fewer: bool,
     /// A worker silent this long is marked lost; the run goes on without it.
@@ -161,7 +165,8 @@ impl Default for RunInput {
             ami: None,
             profile: None,
             region_latency: None,
-            barrier_timeout: "60s".into(),
+            provision_timeout: None,
+            barrier_timeout: None,
             start_with_fewer: false,
             heartbeat_timeout: "15s".into(),
             results: "brood-results".into(),

@@ -20,6 +20,7 @@ pub mod input;
 pub mod observer;
 pub mod outcome;
 pub mod outputs;
+pub mod process;
 pub mod queues;
 pub mod record;
 pub mod runs;

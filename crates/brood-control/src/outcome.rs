@@ -10,6 +10,9 @@ pub enum Outcome {
     RequestsFailed(u8),
     InvalidInput,
     ThresholdsFailed,
+    /// No request completed (in the whole run, or in one of its regions): nothing was measured,
+    /// so nothing passed.
+    NoLoad,
     Infrastructure,
 }
 
@@ -20,6 +23,7 @@ impl Outcome {
             Outcome::RequestsFailed(code) => code,
             Outcome::InvalidInput => 2,
             Outcome::ThresholdsFailed => 3,
+            Outcome::NoLoad => 4,
             Outcome::Infrastructure => 5,
         }
     }

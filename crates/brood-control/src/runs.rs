@@ -14,10 +14,7 @@ pub fn recovered(results: &Path) -> Result<Option<History>, HistoryError> {
     }
     let history = History::open(&path)?;
     let store = brood_local::DirStore::new(results.to_path_buf());
-    if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    if let Ok(rt) = crate::process::runtime() {
         rt.block_on(crate::distributed::recover(&history, &store, results));
     }
     Ok(Some(history))

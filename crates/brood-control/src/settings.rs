@@ -197,6 +197,16 @@ pub fn duration_flag(value: &str, flag: &str) -> Result<std::time::Duration, Pla
     parse_duration(value).map_err(|e| e.for_flag(flag))
 }
 
+/// A timeout flag above zero, or `default` when not given.
+fn timeout_flag(value: Option<&str>, flag: &str, default: &str) -> Result<Duration, PlanError> {
+    let text = value.unwrap_or(default);
+    let d = duration_flag(text, flag)?;
+    if d.is_zero() {
+        return Err(invalid(flag, text, "a duration above zero, e.g. 90s"));
+    }
+    Ok(d)
+}
+
 /// The distributed part of `brood run`: backend, regions with weights, workers, barrier.
 pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
     let aws = match args.backend.as_deref().unwrap_or("local") {
@@ -204,69 +214,8 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
         "aws" => Some(aws_run_settings(args)?),
         other => return Err(invalid("--backend", other, "`local` or `aws`")),
     };
-    // `--workers 2` for every region, or `--workers us-east-1=3,eu-west-1=1` region by region
-    // (regions not named get 1).
-    let count = |text: &str| match text.trim().parse::<u32>() {
-        Ok(n) if (1..=256).contains(&n) => Ok(n),
-        _ => Err(invalid(
-            "--workers",
-            text,
-            "a whole number from 1 to 256, or `region=count`, comma-separated",
-        )),
-    };
-    let mut per_region: Vec<(String, u32)> = Vec::new();
-    let workers = match &args.workers {
-        None => 1,
-        Some(text) if text.contains('=') => {
-            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let Some((name, n)) = part.split_once('=') else {
-                    return Err(invalid("--workers", part, "`region=count`"));
-                };
-                per_region.push((name.trim().to_string(), count(n)?));
-            }
-            1
-        }
-        Some(text) => count(text)?,
-    };
-    let text = args.regions.as_deref().unwrap_or("local");
-    let mut regions = Vec::new();
-    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, weight) = match part.split_once(':') {
-            Some((name, w)) => match w.trim().parse::<f64>() {
-                Ok(w) if w.is_finite() && w > 0.0 => (name.trim(), w),
-                _ => {
-                    return Err(invalid(
-                        "--regions",
-                        part,
-                        "`name` or `name:weight` with a weight above 0",
-                    ))
-                }
-            },
-            None => (part, 1.0),
-        };
-        let valid = !name.is_empty()
-            && name.len() <= 48
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !valid {
-            return Err(invalid(
-                "--regions",
-                name,
-                "a region name of letters, digits, - and _",
-            ));
-        }
-        if regions
-            .iter()
-            .any(|r: &brood_cluster::RegionSpec| r.name == name)
-        {
-            return Err(invalid("--regions", name, "each region once"));
-        }
-        regions.push(brood_cluster::RegionSpec::new(name, weight, workers));
-    }
-    if regions.is_empty() {
-        return Err(invalid("--regions", text, "at least one region"));
-    }
+    let (workers, per_region) = workers(args.workers.as_deref())?;
+    let mut regions = regions(args.regions.as_deref().unwrap_or("local"), workers)?;
     for (name, n) in per_region {
         match regions.iter_mut().find(|r| r.name == name) {
             Some(region) => region.workers = n,
@@ -284,8 +233,101 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
             })?;
         }
     }
+    let latencies = latencies(args.region_latency.as_deref(), &regions)?;
+    Ok(DistSettings {
+        regions,
+        latencies,
+        results: args.results.clone(),
+        provision_timeout: timeout_flag(
+            args.provision_timeout.as_deref(),
+            "--provision-timeout",
+            if aws.is_some() { "10m" } else { "60s" },
+        )?,
+        barrier_timeout: timeout_flag(
+            args.barrier_timeout.as_deref(),
+            "--barrier-timeout",
+            if aws.is_some() { "3m" } else { "60s" },
+        )?,
+        start_with_fewer: args.start_with_fewer,
+        heartbeat_timeout: duration_flag(&args.heartbeat_timeout, "--heartbeat-timeout")?,
+        aws,
+    })
+}
+
+/// `--workers 2` for every region, or `--workers us-east-1=3,eu-west-1=1` region by region
+/// (regions not named get 1): the count for all, and the counts by name.
+fn workers(text: Option<&str>) -> Result<(u32, Vec<(String, u32)>), PlanError> {
+    let count = |text: &str| match text.trim().parse::<u32>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(invalid(
+            "--workers",
+            text,
+            "a whole number from 1 to 256, or `region=count`, comma-separated",
+        )),
+    };
+    let mut per_region: Vec<(String, u32)> = Vec::new();
+    let workers = match text {
+        None => 1,
+        Some(text) if text.contains('=') => {
+            for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((name, n)) = part.split_once('=') else {
+                    return Err(invalid("--workers", part, "`region=count`"));
+                };
+                per_region.push((name.trim().to_string(), count(n)?));
+            }
+            1
+        }
+        Some(text) => count(text)?,
+    };
+    Ok((workers, per_region))
+}
+
+/// `--regions a,b:3`: each region once, with its weight and `workers` workers.
+fn regions(text: &str, workers: u32) -> Result<Vec<RegionSpec>, PlanError> {
+    let mut regions = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, weight) = match part.split_once(':') {
+            Some((name, w)) => match w.trim().parse::<f64>() {
+                Ok(w) if w.is_finite() && w > 0.0 => (name.trim(), w),
+                _ => {
+                    return Err(invalid(
+                        "--regions",
+                        part,
+                        "`name` or `name:weight` with a weight above 0",
+                    ))
+                }
+            },
+            None => (part, 1.0),
+        };
+        // The protocol's rule for region names is the one rule: jobs and results carry them.
+        if let Err(e) = brood_protocol::Region::new(name.to_string()) {
+            return Err(PlanError::InvalidOption {
+                flag: "--regions".into(),
+                message: e.to_string(),
+                hint: None,
+            });
+        }
+        if regions
+            .iter()
+            .any(|r: &brood_cluster::RegionSpec| r.name == name)
+        {
+            return Err(invalid("--regions", name, "each region once"));
+        }
+        regions.push(brood_cluster::RegionSpec::new(name, weight, workers));
+    }
+    if regions.is_empty() {
+        return Err(invalid("--regions", text, "at least one region"));
+    }
+    Ok(regions)
+}
+
+/// `--region-latency local-b:80ms`: latency added in regions named in `regions`.
+fn latencies(
+    text: Option<&str>,
+    regions: &[RegionSpec],
+) -> Result<Vec<(String, Duration)>, PlanError> {
     let mut latencies = Vec::new();
-    if let Some(text) = &args.region_latency {
+    if let Some(text) = text {
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let Some((name, d)) = part.split_once(':') else {
                 return Err(invalid(
@@ -307,15 +349,7 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
             ));
         }
     }
-    Ok(DistSettings {
-        regions,
-        latencies,
-        results: args.results.clone(),
-        barrier_timeout: duration_flag(&args.barrier_timeout, "--barrier-timeout")?,
-        start_with_fewer: args.start_with_fewer,
-        heartbeat_timeout: duration_flag(&args.heartbeat_timeout, "--heartbeat-timeout")?,
-        aws,
-    })
+    Ok(latencies)
 }
 
 /// How the distributed part of a run is set up.
@@ -324,6 +358,9 @@ pub struct DistSettings {
     pub regions: Vec<RegionSpec>,
     pub latencies: Vec<(String, Duration)>,
     pub results: PathBuf,
+    /// How long workers may take to come into service once the fleet was asked for them.
+    pub provision_timeout: Duration,
+    /// How long, once they are in service, every worker may take to be ready.
     pub barrier_timeout: Duration,
     pub start_with_fewer: bool,
     pub heartbeat_timeout: Duration,

@@ -1,7 +1,6 @@
 //! A run on one machine, in this process: start the engine, merge its deltas every second, show
 //! progress, keep the CSVs current, and finish with the summary, the files and the outcome.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,11 +10,12 @@ use brood_report::{evaluate, write_summary_table, LiveView};
 use brood_stats::{RunStats, RunStatsConfig};
 
 use crate::console::{print_thresholds, Live};
+use crate::observer::Command;
 use crate::outcome::Outcome;
 use crate::outputs::Files;
 use crate::record::run_info;
 use crate::settings::Settings;
-use crate::verdict::{decide, failed_abort_threshold};
+use crate::verdict::{decide, failed_abort_threshold, NO_LOAD};
 
 /// Deltas for second k are sent at k s; the run loop reads them a little later.
 const TICK_LAG: Duration = Duration::from_millis(200);
@@ -46,12 +46,7 @@ pub fn run(settings: Settings) -> Outcome {
             return Outcome::Infrastructure;
         }
     };
-    let interrupts = Arc::new(AtomicUsize::new(0));
-    let counter = interrupts.clone();
-    // Set once per process; a second `run` in the same process (tests) keeps the first handler.
-    let _ = ctrlc::set_handler(move || {
-        counter.fetch_add(1, Ordering::SeqCst);
-    });
+    let interrupts = crate::process::interrupts();
     let mut stats = RunStats::with_config(
         start.unix_ms,
         RunStatsConfig {
@@ -63,7 +58,6 @@ pub fn run(settings: Settings) -> Outcome {
     let mut second = 1u64;
     let mut aborted_by: Option<String> = None;
     let mut write_error = None;
-    let mut seen_interrupts = 0;
     loop {
         let due = start.instant + Duration::from_secs(second) + TICK_LAG;
         match deltas.recv_timeout(due.saturating_duration_since(Instant::now())) {
@@ -81,14 +75,13 @@ pub fn run(settings: Settings) -> Outcome {
             write_error.get_or_insert(e);
         }
         live.show(&LiveView::from_stats(&stats, now_ms, end), second);
-        let pressed = interrupts.load(Ordering::SeqCst);
-        if pressed > seen_interrupts {
-            seen_interrupts = pressed;
-            if pressed == 1 {
-                live.note("stopping (Ctrl-C again to cut running requests off)");
-                engine.stop();
-            } else {
-                engine.abort();
+        while let Ok(command) = interrupts.try_recv() {
+            match command {
+                Command::Stop => {
+                    live.note("stopping (Ctrl-C again to cut running requests off)");
+                    engine.stop();
+                }
+                Command::Abort => engine.abort(),
             }
         }
         if aborted_by.is_none() && second >= ABORT_CHECK_FROM_SECS {
@@ -119,10 +112,14 @@ pub fn run(settings: Settings) -> Outcome {
     if let Some(e) = &write_error {
         eprintln!("brood: {e:#}");
     }
-    decide(
+    let outcome = decide(
         &stats,
         &results,
         write_error.is_some(),
         settings.exit_code_on_error,
-    )
+    );
+    if outcome == Outcome::NoLoad {
+        live.note(NO_LOAD);
+    }
+    outcome
 }

@@ -7,7 +7,8 @@ use brood_stats::RunStats;
 
 use crate::outcome::Outcome;
 
-/// The exit outcome, most serious first.
+/// The exit outcome, most serious first. A run in which no request completed never passes,
+/// whatever its thresholds say: it measured nothing.
 pub fn decide(
     stats: &RunStats,
     results: &[ThresholdResult],
@@ -16,6 +17,8 @@ pub fn decide(
 ) -> Outcome {
     if io_failed {
         Outcome::Infrastructure
+    } else if stats.aggregated().requests == 0 {
+        Outcome::NoLoad
     } else if results.iter().any(|r| !r.passed) {
         Outcome::ThresholdsFailed
     } else if on_error != 0 && stats.aggregated().failures > 0 {
@@ -24,6 +27,10 @@ pub fn decide(
         Outcome::Success
     }
 }
+
+/// What the console says of a run that generated no load.
+pub const NO_LOAD: &str = "no request completed: the run generated no load, so it did not pass \
+     (exit code 4); give the users time to start (--spawn-rate, --run-time) and check the target";
 
 pub fn failed_abort_threshold(plan: &Plan, stats: &RunStats) -> Option<String> {
     let watched: Vec<_> = plan

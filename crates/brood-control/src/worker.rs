@@ -30,10 +30,7 @@ const EXTEND_EVERY: Duration = Duration::from_secs(20);
 const STORE_ATTEMPTS: u32 = 5;
 
 pub fn worker(args: &WorkerInput) -> Outcome {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::process::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("brood worker: {e}");
@@ -268,17 +265,14 @@ async fn run_job(
         }
     };
     let offset_ms = brood_engine::unix_ms_now() as i64 - start.issued_ms as i64;
-    let stats = drive(
-        ctx,
-        &job,
-        start.at_unix_ms,
-        offset_ms,
-        &control,
-        &controller,
+    let assignment = Assignment {
+        job: &job,
+        control: &control,
+        controller: &controller,
         queue,
         delivery,
-    )
-    .await?;
+    };
+    let stats = drive(ctx, &assignment, start.at_unix_ms, offset_ms).await?;
     let prefix = format!("runs/{}/{}/{}", run, ctx.region, ctx.worker_id);
     store_results(ctx, &prefix, &stats.0, &stats.1).await;
     send(
@@ -298,19 +292,32 @@ async fn run_job(
     Ok(())
 }
 
+/// The job a worker runs, where it came from, and the queues of its run.
+struct Assignment<'a> {
+    job: &'a Job,
+    /// This worker's control queue in the run.
+    control: &'a QueueName,
+    controller: &'a QueueName,
+    /// The jobs queue the job was taken from, and its delivery (kept hidden while it runs).
+    queue: &'a QueueName,
+    delivery: &'a Delivery,
+}
+
 /// Runs the engine from the common start, sending a snapshot every second and obeying stops.
 /// Returns the worker's own stats, its history rows' CSV, and its last snapshot seq.
-#[allow(clippy::too_many_arguments)]
 async fn drive(
     ctx: &mut Ctx<'_>,
-    job: &Job,
+    assignment: &Assignment<'_>,
     at_unix_ms: u64,
     offset_ms: i64,
-    control: &QueueName,
-    controller: &QueueName,
-    queue: &QueueName,
-    delivery: &Delivery,
 ) -> Result<(RunStats, Vec<u8>, u64)> {
+    let Assignment {
+        job,
+        control,
+        controller,
+        queue,
+        delivery,
+    } = *assignment;
     let now = brood_engine::unix_ms_now();
     let start = StartAt {
         instant: Instant::now() + Duration::from_millis(at_unix_ms.saturating_sub(now)),

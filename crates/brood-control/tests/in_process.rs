@@ -11,7 +11,7 @@ use brood_cluster::{
     BackendError, Coordinator, Fleet, FleetRequest, RunEnd, RunOutcome, WorkerEnd, WorkerState,
     WorkerStatus,
 };
-use brood_control::backend::Backend;
+use brood_control::backend::{Backend, SpendCap};
 use brood_control::settings::dist_settings;
 use brood_control::worker::{serve_on, WorkerBackend};
 use brood_control::{Observer, Outcome, RunInput, Settings, WorkerInput};
@@ -25,6 +25,8 @@ struct ThreadFleet {
     store: Arc<MemoryStore>,
     spool: std::path::PathBuf,
     threads: Mutex<Vec<std::thread::JoinHandle<Result<(), String>>>>,
+    /// Every worker started, by region.
+    started: Mutex<Vec<WorkerStatus>>,
 }
 
 #[async_trait]
@@ -64,11 +66,17 @@ impl Fleet for ThreadFleet {
                 state: WorkerState::Running,
             });
         }
+        self.started.lock().unwrap().extend(started.clone());
         Ok(started)
     }
 
-    async fn status(&self, _region: &str) -> Result<Vec<WorkerStatus>, BackendError> {
-        Ok(Vec::new())
+    async fn status(&self, region: &str) -> Result<Vec<WorkerStatus>, BackendError> {
+        let started = self.started.lock().unwrap();
+        Ok(started
+            .iter()
+            .filter(|w| w.region == region)
+            .cloned()
+            .collect())
     }
 
     async fn down(&self, _region: &str) -> Result<(), BackendError> {
@@ -103,35 +111,27 @@ impl Observer for Recorder {
     }
 }
 
-#[test]
-fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
-    let target = Target::start(TargetConfig::default()).unwrap();
-    let results = tempfile::tempdir().unwrap();
-    let input = RunInput {
-        url: Some(target.url("/")),
-        users: Some("4".into()),
-        spawn_rate: Some("100".into()),
-        run_time: Some("2s".into()),
-        // Requests in flight at the end finish and are counted.
-        stop_timeout: Some("5s".into()),
-        backend: Some("local".into()),
-        regions: Some("mem-a,mem-b".into()),
-        workers: Some("mem-a=2".into()),
-        quiet: true,
-        results: results.path().to_path_buf(),
-        ..RunInput::default()
-    };
-    let settings = Settings::from_input(&input, None).unwrap();
-    let dist = dist_settings(&input).unwrap();
+/// A run of `input` with in-process workers over the memory backend; the recorder, the store
+/// and the fleet afterwards, once every worker thread has exited by itself.
+fn run_in_process(
+    input: &RunInput,
+    spend_cap: Option<SpendCap>,
+) -> (Outcome, Recorder, Arc<MemoryStore>) {
+    let settings = Settings::from_input(input, None).unwrap();
+    let dist = dist_settings(input).unwrap();
     let transport = Arc::new(MemoryTransport::new());
     let store = Arc::new(MemoryStore::new());
     let fleet = Arc::new(ThreadFleet {
         transport: transport.clone(),
         store: store.clone(),
-        spool: results.path().join("spool"),
+        spool: input.results.join("spool"),
         threads: Mutex::new(Vec::new()),
+        started: Mutex::new(Vec::new()),
     });
-    let backend = Backend::new("memory", transport, store.clone(), fleet.clone());
+    let mut backend = Backend::new("memory", transport, store.clone(), fleet.clone());
+    if let Some(cap) = spend_cap {
+        backend = backend.with_spend_cap(cap);
+    }
     let (_commands_tx, commands) = std::sync::mpsc::channel();
     let mut recorder = Recorder::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -145,8 +145,37 @@ fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
         &mut recorder,
         commands,
     ));
+    for thread in fleet.threads.lock().unwrap().drain(..) {
+        thread.join().unwrap().unwrap();
+    }
+    (outcome, recorder, store)
+}
+
+fn two_region_input(target: &Target, results: &Path, run_time: &str) -> RunInput {
+    RunInput {
+        url: Some(target.url("/")),
+        users: Some("4".into()),
+        spawn_rate: Some("100".into()),
+        run_time: Some(run_time.into()),
+        // Requests in flight at the end finish and are counted.
+        stop_timeout: Some("5s".into()),
+        backend: Some("local".into()),
+        regions: Some("mem-a,mem-b".into()),
+        workers: Some("mem-a=2".into()),
+        quiet: true,
+        results: results.to_path_buf(),
+        ..RunInput::default()
+    }
+}
+
+#[test]
+fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let input = two_region_input(&target, results.path(), "2s");
+    let (outcome, recorder, store) = run_in_process(&input, None);
     assert_eq!(outcome, Outcome::Success, "{:?}", recorder.notes);
-    let end = recorder.outcome.expect("the run finished");
+    let end = recorder.outcome.clone().expect("the run finished");
     assert_eq!(end.end, RunEnd::Completed, "{:?}", recorder.notes);
     assert_eq!(end.workers.len(), 3, "{:?}", end.workers);
     for w in &end.workers {
@@ -164,7 +193,7 @@ fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
     // Every request the target answered was merged once, from both regions.
     assert!(recorder.merged_requests > 0);
     assert_eq!(recorder.merged_requests, target.requests());
-    let run_dir = recorder.run_dir.unwrap();
+    let run_dir = recorder.run_dir.clone().unwrap();
     let merged = std::fs::read_to_string(run_dir.join("merged_stats.csv")).unwrap();
     assert!(
         merged
@@ -180,7 +209,10 @@ fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
             "{region}"
         );
     }
-    // Each worker stored its results in the store, then went idle and exited by itself.
+    // Each worker stored its results in the store before it went idle and exited.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let stored = runtime
         .block_on(brood_cluster::ArtifactStore::list(&*store, "runs/"))
         .unwrap();
@@ -190,12 +222,132 @@ fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
             "{worker} stored nothing: {stored:?}"
         );
     }
-    for thread in fleet.threads.lock().unwrap().drain(..) {
-        thread.join().unwrap().unwrap();
-    }
     assert!(
         recorder.summary.contains("Aggregated"),
         "{}",
         recorder.summary
     );
+}
+
+/// A cloud run's spending is held to `--max-cost` while it runs: at $1 a second and a cap of
+/// $3, a 10-minute run stops on its own, as stopped, with the reason said.
+#[test]
+fn a_run_stops_when_its_estimated_spending_reaches_the_cap() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let input = two_region_input(&target, results.path(), "10m");
+    let cap = SpendCap {
+        usd_per_hour: 3600.0,
+        max_usd: 3.0,
+    };
+    let (_, recorder, _) = run_in_process(&input, Some(cap));
+    let end = recorder.outcome.clone().expect("the run finished");
+    assert_eq!(end.end, RunEnd::Stopped, "{:?}", recorder.notes);
+    assert!(
+        recorder
+            .notes
+            .iter()
+            .any(|n| n.contains("reaching --max-cost $3.00: stopping the run")),
+        "{:?}",
+        recorder.notes
+    );
+    assert!(recorder.merged_requests > 0);
+    assert_eq!(recorder.merged_requests, target.requests());
+}
+
+/// A fleet whose second region cannot launch, as AutoScaling reports a quota.
+#[derive(Default)]
+struct QuotaFleet {
+    downs: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Fleet for QuotaFleet {
+    async fn up(&self, request: &FleetRequest) -> Result<Vec<WorkerStatus>, BackendError> {
+        Ok(vec![WorkerStatus {
+            region: request.region.clone(),
+            id: format!("{}-0", request.region),
+            state: WorkerState::Starting,
+        }])
+    }
+
+    async fn status(&self, region: &str) -> Result<Vec<WorkerStatus>, BackendError> {
+        let state = if region == "mem-b" {
+            WorkerState::Failed {
+                reason: "VcpuLimitExceeded: You have requested more vCPU capacity".into(),
+            }
+        } else {
+            WorkerState::Starting
+        };
+        Ok(vec![WorkerStatus {
+            region: region.into(),
+            id: format!("{region}-0"),
+            state,
+        }])
+    }
+
+    async fn down(&self, region: &str) -> Result<(), BackendError> {
+        self.downs.lock().unwrap().push(region.into());
+        Ok(())
+    }
+}
+
+#[test]
+fn a_launch_the_backend_gives_up_on_ends_the_run_with_its_reason_and_every_region_down() {
+    let results = tempfile::tempdir().unwrap();
+    let input = RunInput {
+        url: Some("http://127.0.0.1:9/".into()),
+        run_time: Some("1m".into()),
+        backend: Some("local".into()),
+        regions: Some("mem-a,mem-b".into()),
+        quiet: true,
+        results: results.path().to_path_buf(),
+        ..RunInput::default()
+    };
+    let settings = Settings::from_input(&input, None).unwrap();
+    let dist = dist_settings(&input).unwrap();
+    let fleet = Arc::new(QuotaFleet::default());
+    let backend = Backend::new(
+        "memory",
+        Arc::new(MemoryTransport::new()),
+        Arc::new(MemoryStore::new()),
+        fleet.clone(),
+    );
+    let (_commands_tx, commands) = std::sync::mpsc::channel();
+    let mut recorder = Recorder::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let outcome = runtime.block_on(brood_control::distributed::run_on(
+        settings,
+        dist,
+        backend,
+        &mut recorder,
+        commands,
+    ));
+    assert_eq!(outcome, Outcome::Infrastructure);
+    let last = recorder.notes.last().unwrap();
+    assert!(
+        last.contains("region mem-b") && last.contains("VcpuLimitExceeded"),
+        "{:?}",
+        recorder.notes
+    );
+    assert!(
+        recorder
+            .notes
+            .iter()
+            .any(|n| n.starts_with("provisioning mem-a: 1 requested")),
+        "{:?}",
+        recorder.notes
+    );
+    assert_eq!(*fleet.downs.lock().unwrap(), ["mem-a", "mem-b"]);
+    let history = brood_history::History::open(&results.path().join("history.db")).unwrap();
+    let runs = history.list(10).unwrap();
+    assert_eq!(runs[0].status, brood_history::Status::Failed);
+    assert!(runs[0]
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("VcpuLimitExceeded"));
 }

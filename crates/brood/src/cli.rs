@@ -22,6 +22,7 @@ Exit codes:
   1  some requests failed (set with --exit-code-on-error; 0 turns it off)
   2  invalid input: a flag, the scenario file or a threshold
   3  a threshold failed (also when it aborted the run)
+  4  no load: no request completed, in the whole run or in one of its regions
   5  an infrastructure error: the engine could not start or results could not be written";
 
 #[derive(Debug, Subcommand)]
@@ -345,9 +346,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "LATENCIES")]
     pub region_latency: Option<String>,
 
-    /// How long to wait for every worker to be ready before the start.
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
-    pub barrier_timeout: String,
+    /// How long the workers may take to come into service (instances booted, processes up)
+    /// before the run gives up [default: 60s on local, 10m on aws].
+    #[arg(long, value_name = "DURATION")]
+    pub provision_timeout: Option<String>,
+
+    /// How long to wait, once the workers are in service, for every one to be ready before the
+    /// start [default: 60s on local, 3m on aws].
+    #[arg(long, value_name = "DURATION")]
+    pub barrier_timeout: Option<String>,
 
     /// Start with the workers that are ready when the barrier times out (else the run fails).
     #[arg(long)]

@@ -508,3 +508,26 @@ fn hardening_4_secrets_in_urls_are_shown_as_their_templates() {
         assert!(!seen.contains(spelling), "{spelling:?} reached the output");
     }
 }
+
+/// A run that sent nothing never passes: no user starts within the run time (spawn rate 1,
+/// 1 s), or no user at all.
+#[test]
+fn a_run_that_generated_no_load_exits_4_and_says_why() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = target.url("/");
+    let cases: [&[&str]; 2] = [
+        &["run", &url, "-u", "0", "-t", "1s"],
+        &["run", &url, "-u", "2", "-r", "0.1", "-t", "1s"],
+    ];
+    for args in cases {
+        let o = brood(args, dir.path());
+        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("the run generated no load"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(target.requests(), 0);
+}

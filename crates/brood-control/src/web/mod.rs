@@ -105,8 +105,11 @@ pub fn serve(mut options: ServeOptions) -> Outcome {
             options.results.display()
         );
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let _ = ctrlc::set_handler(move || {
-            let _ = stop_tx.send(true);
+        let interrupts = crate::process::interrupts();
+        std::thread::spawn(move || {
+            if interrupts.recv().is_ok() {
+                let _ = stop_tx.send(true);
+            }
         });
         let access = Access::new(options.token.clone(), loopback);
         let app = brood_web::app(handle.clone(), access);

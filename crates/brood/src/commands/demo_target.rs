@@ -31,11 +31,7 @@ pub fn demo_target(args: &DemoTargetArgs) -> Outcome {
         "demo target on http://{} (shop API under /shop/); Ctrl-C to stop",
         target.addr()
     );
-    let (tx, rx) = std::sync::mpsc::channel();
-    let _ = ctrlc::set_handler(move || {
-        let _ = tx.send(());
-    });
-    let _ = rx.recv();
+    let _ = brood_control::process::interrupts().recv();
     target.shutdown();
     Outcome::Success
 }

@@ -12,10 +12,7 @@ pub mod worker;
 
 /// A runtime for one command's AWS calls; `None` (with the reason printed) when none can start.
 pub fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    match brood_control::process::runtime() {
         Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("brood: {e}");

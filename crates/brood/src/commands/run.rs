@@ -90,6 +90,7 @@ fn input(args: RunArgs) -> RunInput {
         ami: args.ami,
         profile: args.profile,
         region_latency: args.region_latency,
+        provision_timeout: args.provision_timeout,
         barrier_timeout: args.barrier_timeout,
         start_with_fewer: args.start_with_fewer,
         heartbeat_timeout: args.heartbeat_timeout,
