@@ -368,12 +368,13 @@ async fn clean_iam_inner(
         .map_err(|e| aws_error("ListRoles", g, IAM_PATH, e))?;
     for role in roles.roles() {
         let name = role.role_name();
-        let tags = iam
-            .list_role_tags()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| aws_error("ListRoleTags", g, name, e))?;
+        // A role (or profile, below) that another deployment's cleanup deletes between the
+        // listing and this call is gone, and was not this deployment's.
+        let tags = match iam.list_role_tags().role_name(name).send().await {
+            Ok(tags) => tags,
+            Err(e) if code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) => return Err(aws_error("ListRoleTags", g, name, e)),
+        };
         if !tagged(tags.tags()) {
             continue;
         }
@@ -431,12 +432,17 @@ async fn clean_iam_inner(
         let name = p.instance_profile_name();
         // GetInstanceProfile carries the tags (not every AWS-compatible server has
         // ListInstanceProfileTags).
-        let tags = iam
+        let profile = match iam
             .get_instance_profile()
             .instance_profile_name(name)
             .send()
             .await
-            .map_err(|e| aws_error("GetInstanceProfile", g, name, e))?
+        {
+            Ok(p) => p,
+            Err(e) if code(&e) == Some("NoSuchEntity") => continue,
+            Err(e) => return Err(aws_error("GetInstanceProfile", g, name, e)),
+        };
+        let tags = profile
             .instance_profile
             .map(|p| p.tags.unwrap_or_default())
             .unwrap_or_default();
