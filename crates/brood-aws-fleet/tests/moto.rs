@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use brood_aws_fleet::policy::{check_least_privilege, PolicyScope};
@@ -16,6 +16,8 @@ use brood_aws_fleet::{cleanup, setup, AsgFleet, Aws, CleanupOptions, FleetOption
 use brood_cluster::{Fleet, FleetRequest, QueueName};
 
 const TAG: &str = "brood:deployment";
+/// The fleets' scheduled stop, an hour after `up`.
+const STOP_AFTER: Duration = Duration::from_secs(3600);
 
 async fn aws() -> Aws {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
@@ -77,6 +79,18 @@ async fn tagged(aws: &Aws, deployment: &str, regions: &[&str]) -> Vec<String> {
                     g.auto_scaling_group_name()
                 ));
             }
+        }
+        let actions = asg
+            .describe_scheduled_actions()
+            .auto_scaling_group_name(format!("brood-{deployment}-workers"))
+            .send()
+            .await
+            .unwrap();
+        for a in actions.scheduled_update_group_actions() {
+            found.push(format!(
+                "scheduled action {:?} in {region}",
+                a.scheduled_action_name()
+            ));
         }
         let ec2 = aws.ec2(region);
         let filter = aws_sdk_ec2::types::Filter::builder()
@@ -324,8 +338,10 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
         },
     );
+    let before_up = SystemTime::now();
     for (region, workers) in [("us-east-1", 2), ("eu-west-1", 1)] {
         let statuses = fleet
             .up(&FleetRequest {
@@ -389,6 +405,35 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             .collect();
         assert_eq!(tags.get(TAG), Some(&d));
         assert_eq!(tags.get("brood:run"), Some(&"run-1"));
+        // The safety net: the group goes to zero an hour after `up`, whatever happens.
+        let actions = aws
+            .autoscaling(region)
+            .describe_scheduled_actions()
+            .auto_scaling_group_name(format!("brood-{d}-workers"))
+            .send()
+            .await
+            .unwrap();
+        let [action] = actions.scheduled_update_group_actions() else {
+            panic!("{region}: {actions:?}");
+        };
+        assert_eq!(
+            action.scheduled_action_name(),
+            Some(format!("brood-{d}-workers-stop-by").as_str())
+        );
+        assert_eq!(
+            (
+                action.min_size(),
+                action.max_size(),
+                action.desired_capacity()
+            ),
+            (Some(0), Some(0), Some(0))
+        );
+        let at = SystemTime::try_from(*action.start_time().unwrap()).unwrap();
+        assert!(
+            at >= before_up + STOP_AFTER
+                && at <= SystemTime::now() + STOP_AFTER + Duration::from_secs(1),
+            "{region}: stops at {at:?}, {STOP_AFTER:?} after up at {before_up:?}"
+        );
     }
     // The policy now names the groups, and still has no wildcard.
     let iam = aws.iam();
@@ -429,6 +474,7 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
         },
     );
     let again = second
@@ -514,6 +560,7 @@ async fn an_idle_worker_leaves_its_group_one_fewer_desired() {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
         },
     );
     let up = fleet
