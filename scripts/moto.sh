@@ -5,17 +5,19 @@
 #   source scripts/moto.sh
 #
 # It installs moto once into a virtual environment under target/moto-venv (override with
-# BROOD_MOTO_VENV), starts `moto_server` on a free port of 127.0.0.1, waits until it answers, and
-# exports for the tests:
+# BROOD_MOTO_VENV) and the AWS CLI (the one the user data calls on an instance) into another under
+# target/awscli-venv (override with BROOD_AWSCLI_VENV), starts `moto_server` on a free port of
+# 127.0.0.1, waits until it answers, and exports for the tests:
 #   AWS_ENDPOINT_URL=http://127.0.0.1:<port>   where every SDK client goes (never real AWS)
 #   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY     fake static credentials (moto checks none)
 #   AWS_REGION, AWS_DEFAULT_REGION=us-east-1
 #   BROOD_MOTO_PID                              the server's process id
+#   BROOD_AWS_CLI                               the AWS CLI's `aws` (the user data test runs it)
 # The server's log is target/moto-server.log. Use 127.0.0.1, not localhost: with localhost the S3
 # client would address buckets as virtual hosts (bucket.localhost), which does not resolve.
 
 brood_moto_start() {
-  local root venv port log i
+  local root venv cli port log i
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   venv="${BROOD_MOTO_VENV:-$root/target/moto-venv}"
   log="$root/target/moto-server.log"
@@ -26,6 +28,14 @@ brood_moto_start() {
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.5'
   fi
+  # A venv of its own: the CLI pins its botocore, moto wants its own.
+  cli="${BROOD_AWSCLI_VENV:-$root/target/awscli-venv}"
+  if [ ! -x "$cli/bin/aws" ]; then
+    echo "== installing awscli==1.46.2 into $cli"
+    python3 -m venv "$cli"
+    "$cli/bin/pip" install --quiet --disable-pip-version-check 'awscli==1.46.2'
+  fi
+  export BROOD_AWS_CLI="$cli/bin/aws"
 
   # A free port: bind port 0, read what the kernel chose, release it.
   port="$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"

@@ -6,7 +6,7 @@
 //! Provisioning is what `brood run --backend aws` does per region before workers can report:
 //! upload the worker binary (once), resolve the AMI, the launch template and the group.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use brood_aws_fleet::{cleanup, setup, AsgFleet, Aws, CleanupOptions, FleetOptions, SetupOptions};
 use brood_cluster::{Fleet, FleetRequest, QueueName};
@@ -49,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: Duration::from_secs(3600),
         },
     );
     let started = Instant::now();

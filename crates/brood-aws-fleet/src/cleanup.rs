@@ -1,8 +1,8 @@
 //! `brood cleanup`: deletes everything a deployment created, in every region at once, found by its
 //! tags with each service's own describe call (not from a local state file): AutoScaling groups
-//! (forced, so their instances go too), launch templates, security groups, queues, the role with
-//! its instance profile and policy, and with `--purge-results` the bucket. Idempotent and resumable:
-//! what is already gone is simply not found.
+//! (forced, so their instances go too) with their scheduled actions, launch templates, security
+//! groups, queues, the role with its instance profile and policy, and with `--purge-results` the
+//! bucket. Idempotent and resumable: what is already gone is simply not found.
 
 use std::time::{Duration, Instant};
 
@@ -170,6 +170,7 @@ async fn clean_groups(
     let mut removed = Vec::new();
     for g in out.auto_scaling_groups() {
         let name = g.auto_scaling_group_name().unwrap_or_default();
+        removed.extend(clean_scheduled_actions(aws, region, name, dry_run).await?);
         if !dry_run {
             match asg
                 .delete_auto_scaling_group()
@@ -184,6 +185,42 @@ async fn clean_groups(
             }
         }
         removed.push(format!("group {name} ({region})"));
+    }
+    Ok(removed)
+}
+
+/// A group's scheduled actions (the run's scheduled stop), deleted before the group: AWS deletes
+/// them with it, but the test server keeps them.
+async fn clean_scheduled_actions(
+    aws: &Aws,
+    region: &str,
+    group: &str,
+    dry_run: bool,
+) -> Result<Vec<String>, FleetError> {
+    let asg = aws.autoscaling(region);
+    let out = asg
+        .describe_scheduled_actions()
+        .auto_scaling_group_name(group)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeScheduledActions", region, group, e))?;
+    let mut removed = Vec::new();
+    for action in out.scheduled_update_group_actions() {
+        let name = action.scheduled_action_name().unwrap_or_default();
+        if !dry_run {
+            match asg
+                .delete_scheduled_action()
+                .auto_scaling_group_name(group)
+                .scheduled_action_name(name)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if code(&e) == Some("ValidationError") => continue, // already gone
+                Err(e) => return Err(aws_error("DeleteScheduledAction", region, name, e)),
+            }
+        }
+        removed.push(format!("scheduled action {name} of {group} ({region})"));
     }
     Ok(removed)
 }
@@ -368,7 +405,8 @@ async fn clean_iam_inner(
         .map_err(|e| aws_error("ListRoles", g, IAM_PATH, e))?;
     for role in roles.roles() {
         let name = role.role_name();
-        // Another deployment's cleanup may delete its role between the listing and this call.
+        // A role (or profile, below) that another deployment's cleanup deletes between the
+        // listing and this call is gone, and was not this deployment's.
         let tags = match iam.list_role_tags().role_name(name).send().await {
             Ok(tags) => tags,
             Err(e) if code(&e) == Some("NoSuchEntity") => continue,
@@ -437,12 +475,12 @@ async fn clean_iam_inner(
             .send()
             .await
         {
-            Ok(out) => out.instance_profile,
-            // Gone since the listing (another deployment's cleanup): not ours to remove.
+            Ok(p) => p,
             Err(e) if code(&e) == Some("NoSuchEntity") => continue,
             Err(e) => return Err(aws_error("GetInstanceProfile", g, name, e)),
         };
         let tags = profile
+            .instance_profile
             .map(|p| p.tags.unwrap_or_default())
             .unwrap_or_default();
         if !tagged(&tags) {

@@ -3,8 +3,13 @@
 //! the instance profile, shutdown terminates, IMDSv2 only, tags with the run) and an AutoScaling
 //! group over the default VPC's subnets whose desired capacity is the region's worker count.
 //! `down` scales the group to zero; `brood cleanup` deletes it.
+//!
+//! Each group also gets a scheduled action that sets it to zero shortly after the run's planned
+//! end ([`stop_after`]): AutoScaling carries it out by itself, so instances do not outlive a run
+//! whose controller is gone and whose workers cannot leave.
 
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -32,6 +37,45 @@ pub struct FleetOptions {
     pub spot: bool,
     /// The worker's `--idle-exit`.
     pub idle_exit: String,
+    /// How long after `up` the group's scheduled action sets it to zero ([`stop_after`]).
+    pub stop_after: Duration,
+}
+
+/// Time beyond the run's own length before the scheduled action stops its group: instances
+/// booting, results uploading, clocks a little apart.
+pub const STOP_MARGIN: Duration = Duration::from_secs(10 * 60);
+/// The scheduled stop of a run without a run time (it runs until stopped): 24 hours after `up`.
+pub const UNBOUNDED_RUN_STOP: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long after `up` a run's groups are set to zero whatever happens: the barrier's wait for
+/// workers, the run time, the stop timeout and [`STOP_MARGIN`]; [`UNBOUNDED_RUN_STOP`] for a
+/// run without a run time.
+pub fn stop_after(
+    run_time: Option<Duration>,
+    stop_timeout: Duration,
+    barrier_timeout: Duration,
+) -> Duration {
+    match run_time {
+        Some(t) => barrier_timeout + t + stop_timeout + STOP_MARGIN,
+        None => UNBOUNDED_RUN_STOP,
+    }
+}
+
+/// The moment of the scheduled stop, in whole seconds (AutoScaling keeps no fraction), never
+/// before `now + after`.
+pub fn stop_time(now: SystemTime, after: Duration) -> SystemTime {
+    let at = now + after;
+    let since = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let whole = Duration::from_secs(since.as_secs() + u64::from(since.subsec_nanos() > 0));
+    SystemTime::UNIX_EPOCH + whole
+}
+
+/// The name of the scheduled action that stops a deployment's group (unique per deployment, as
+/// the test server keys scheduled actions by name alone).
+pub fn stop_action_name(deployment: &Deployment) -> String {
+    format!("{}-stop-by", deployment.group())
 }
 
 /// The worker binary as uploaded.
@@ -456,6 +500,25 @@ impl AsgFleet {
             })
     }
 
+    /// Sets (or moves) the group's scheduled stop to [`FleetOptions::stop_after`] from now.
+    async fn schedule_stop(&self, region: &str) -> Result<(), FleetError> {
+        let name = self.deployment.group();
+        let at = stop_time(SystemTime::now(), self.options.stop_after);
+        self.aws
+            .autoscaling(region)
+            .put_scheduled_update_group_action()
+            .auto_scaling_group_name(&name)
+            .scheduled_action_name(stop_action_name(&self.deployment))
+            .start_time(aws_sdk_autoscaling::primitives::DateTime::from(at))
+            .min_size(0)
+            .max_size(0)
+            .desired_capacity(0)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| aws_error("PutScheduledUpdateGroupAction", region, &name, e))
+    }
+
     async fn describe_groups(
         &self,
         region: &str,
@@ -555,6 +618,7 @@ impl AsgFleet {
         let arn = self
             .group(&request.region, &template, request.workers)
             .await?;
+        self.schedule_stop(&request.region).await?;
         // The workers may leave their own group when idle: the policy names the group's ARN.
         let mut groups =
             crate::setup::group_arns(&self.aws, &self.deployment, &self.config).await?;
@@ -715,6 +779,28 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("0x28"));
+    }
+
+    #[test]
+    fn groups_stop_after_the_planned_end_or_a_day() {
+        let min = |m: u64| Duration::from_secs(60 * m);
+        assert_eq!(
+            stop_after(Some(min(30)), Duration::from_secs(30), min(1)),
+            min(30) + Duration::from_secs(30) + min(1) + STOP_MARGIN
+        );
+        assert_eq!(stop_after(Some(min(30)), Duration::ZERO, min(1)), min(41));
+        assert_eq!(
+            stop_after(None, min(5), min(1)),
+            Duration::from_secs(24 * 3600)
+        );
+        let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_250);
+        let at = stop_time(now, min(41));
+        assert_eq!(
+            at.duration_since(SystemTime::UNIX_EPOCH).unwrap(),
+            Duration::from_secs(1_700_000_001 + 41 * 60)
+        );
+        let whole = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(stop_time(whole, min(1)), whole + min(1));
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! An idle worker's way out: read its own instance id from the instance metadata service (IMDSv2,
+//! An instance's way out: read its own instance id from the instance metadata service (IMDSv2,
 //! token first) and leave its AutoScaling group, decrementing the desired capacity, so the group
-//! does not replace it. Called from the user data when `brood worker` exits.
+//! does not replace it. This is `brood aws leave-group`; the user data does the same with the AWS
+//! CLI instead, as it must work when the brood binary is missing or broken.
 
 use crate::aws::aws_error;
 use crate::{Aws, FleetError};

@@ -1,10 +1,16 @@
 //! The launch template's user data: fetch the worker binary from the bucket, check its SHA-256,
 //! start `brood worker` for the region's queue with the controller's public key, and when it exits
-//! leave the AutoScaling group and power off (instance-initiated shutdown terminates).
+//! (or anything before it fails: the download, the checksum, the binary itself) leave for good:
+//! terminate this instance through its AutoScaling group with the desired capacity decremented, so
+//! the group does not launch a replacement that would fail the same way. Leaving uses the AWS CLI
+//! that Amazon Linux 2023 ships and the instance id and region from IMDSv2, not `brood`, which may
+//! be the very thing that is missing or broken; if even that fails, the instance powers off
+//! (instance-initiated shutdown terminates) and the group's scheduled stop ends the rest.
 //!
 //! It carries no secret: the instance's role gives it access, and the controller's key is public.
 //! [`worker_args`] reads the worker's command line back, so a test can start the very worker an
-//! instance would.
+//! instance would. The script reads `BROOD_BIN_DIR`, `BROOD_WORK_DIR` and `BROOD_IMDS` only so that
+//! a test can run it off an instance; on an instance none is set and the defaults hold.
 
 use crate::FleetError;
 
@@ -29,8 +35,7 @@ pub struct WorkerBoot {
 }
 
 /// Marks the line that starts the worker, for [`worker_args`].
-const WORKER_LINE: &str = "/usr/local/bin/brood worker ";
-const WORK_DIR: &str = "/var/lib/brood";
+const WORKER_LINE: &str = "\"$bin/brood\" worker ";
 
 /// The user data script (plain text; base64 is added when it goes into a launch template).
 pub fn render(boot: &WorkerBoot) -> Result<String, FleetError> {
@@ -58,14 +63,52 @@ pub fn render(boot: &WorkerBoot) -> Result<String, FleetError> {
         r#"#!/bin/bash
 # brood worker for deployment {deployment}, region {region}. No secret here: the instance role
 # grants access to the bucket and queues, and the controller's key is its public key.
-set -uo pipefail
-mkdir -p {WORK_DIR}/spool && cd {WORK_DIR}
-leave() {{ /usr/local/bin/brood aws leave-group --region {region} || true; shutdown -h now; }}
-aws s3 cp --only-show-errors --region {home} s3://{bucket}/{key} /usr/local/bin/brood.download || leave
-echo "{sha}  /usr/local/bin/brood.download" | sha256sum --check --quiet || {{ echo "brood: the worker binary's checksum does not match" >&2; leave; }}
-chmod 0755 /usr/local/bin/brood.download && mv /usr/local/bin/brood.download /usr/local/bin/brood
+# However this script ends (the worker exited, or the download, the checksum or the binary
+# failed), `leave` terminates this instance through its AutoScaling group, one fewer desired, with
+# the AMI's AWS CLI, and nothing runs after it. BROOD_* variables are for tests off an instance.
+set -euo pipefail
+bin="${{BROOD_BIN_DIR:-/usr/local/bin}}"
+work="${{BROOD_WORK_DIR:-/var/lib/brood}}"
+imds="${{BROOD_IMDS:-http://169.254.169.254}}"
+
+metadata() {{
+  curl -sSf --retry 3 --retry-connrefused --connect-timeout 2 --max-time 10 \
+    -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/$1"
+}}
+
+leave() {{
+  local code=$? token id region i
+  trap - EXIT
+  set +e
+  [ "$code" = 0 ] || echo "brood: stopped with status $code; leaving the group" >&2
+  token="$(curl -sSf --retry 3 --retry-connrefused --connect-timeout 2 --max-time 10 -X PUT \
+    -H "X-aws-ec2-metadata-token-ttl-seconds: 300" "$imds/latest/api/token")"
+  id="$(metadata instance-id)"
+  region="$(metadata placement/region)"
+  for i in 1 2 3 4 5; do
+    if aws autoscaling terminate-instance-in-auto-scaling-group --instance-id "$id" \
+      --should-decrement-desired-capacity --region "${{region:-{region}}}" >/dev/null; then
+      exit "$code"
+    fi
+    sleep "$((i * 3))"
+  done
+  echo "brood: could not leave the AutoScaling group; powering off" >&2
+  shutdown -h now
+  exit 1
+}}
+trap leave EXIT
+
+mkdir -p "$work/spool"
+cd "$work"
+aws s3 cp --only-show-errors --region {home} s3://{bucket}/{key} "$bin/brood.download"
+if ! echo "{sha}  $bin/brood.download" | sha256sum --check --quiet; then
+  echo "brood: the worker binary's checksum does not match" >&2
+  rm -f "$bin/brood.download"
+  exit 1
+fi
+chmod 0755 "$bin/brood.download"
+mv "$bin/brood.download" "$bin/brood"
 {WORKER_LINE}{args}
-leave
 "#,
         deployment = boot.deployment,
         region = boot.region,
@@ -137,11 +180,9 @@ mod tests {
         let text = render(&boot()).unwrap();
         assert!(text.starts_with("#!/bin/bash\n"));
         assert!(text.contains("s3://brood-default-123456789012/bin/0.1.0-abcd/brood"));
-        assert!(text.contains(&format!(
-            "{}  /usr/local/bin/brood.download",
-            "ab".repeat(32)
-        )));
+        assert!(text.contains(&format!("{}  $bin/brood.download", "ab".repeat(32))));
         assert!(text.contains("sha256sum --check"));
+        assert!(text.contains("bin=\"${BROOD_BIN_DIR:-/usr/local/bin}\""));
         assert!(text.contains("shutdown -h now"));
         let args = worker_args(&text).unwrap();
         assert_eq!(args, worker_command(&boot()));
@@ -149,6 +190,25 @@ mod tests {
         assert_eq!(at("--queue"), "jobs-eu-west-1");
         assert_eq!(at("--region"), "eu-west-1");
         assert_eq!(at("--controller-key"), "cd".repeat(32));
+    }
+
+    #[test]
+    fn every_end_leaves_the_group_with_the_cli_and_one_fewer_desired() {
+        let text = render(&boot()).unwrap();
+        assert!(text.contains("set -euo pipefail\n"));
+        // The trap is set before the first step that can fail.
+        let trap = text.find("trap leave EXIT").unwrap();
+        assert!(trap < text.find("aws s3 cp").unwrap());
+        assert!(trap < text.find("mkdir -p").unwrap());
+        assert!(text.contains(
+            "aws autoscaling terminate-instance-in-auto-scaling-group --instance-id \"$id\""
+        ));
+        assert!(text.contains("--should-decrement-desired-capacity"));
+        assert!(text.contains("X-aws-ec2-metadata-token-ttl-seconds"));
+        // Leaving never needs the worker binary, and the worker is the last step.
+        assert!(!text.contains("leave-group"));
+        let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap();
+        assert!(last.starts_with(WORKER_LINE), "{last}");
     }
 
     #[test]

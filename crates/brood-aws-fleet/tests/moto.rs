@@ -1,6 +1,7 @@
 //! The control plane against an AWS-compatible server (moto, started by `scripts/test.sh`, which
 //! exports `AWS_ENDPOINT_URL`): setup twice, a fleet in two regions, scale to zero, cleanup twice,
-//! and an idle worker leaving its group through the instance metadata service.
+//! an idle worker leaving its group through the instance metadata service, and the user data run
+//! with bash and the AWS CLI (`BROOD_AWS_CLI`, installed by `scripts/moto.sh`).
 //!
 //! Each test uses its own deployment name, so tests running at once do not see each other's
 //! resources (cleanup and every check filter by the deployment's tag).
@@ -8,7 +9,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use brood_aws_fleet::policy::{check_least_privilege, PolicyScope};
@@ -16,6 +17,8 @@ use brood_aws_fleet::{cleanup, setup, AsgFleet, Aws, CleanupOptions, FleetOption
 use brood_cluster::{Fleet, FleetRequest, QueueName};
 
 const TAG: &str = "brood:deployment";
+/// The fleets' scheduled stop, an hour after `up`.
+const STOP_AFTER: Duration = Duration::from_secs(3600);
 
 async fn aws() -> Aws {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
@@ -77,6 +80,18 @@ async fn tagged(aws: &Aws, deployment: &str, regions: &[&str]) -> Vec<String> {
                     g.auto_scaling_group_name()
                 ));
             }
+        }
+        let actions = asg
+            .describe_scheduled_actions()
+            .auto_scaling_group_name(format!("brood-{deployment}-workers"))
+            .send()
+            .await
+            .unwrap();
+        for a in actions.scheduled_update_group_actions() {
+            found.push(format!(
+                "scheduled action {:?} in {region}",
+                a.scheduled_action_name()
+            ));
         }
         let ec2 = aws.ec2(region);
         let filter = aws_sdk_ec2::types::Filter::builder()
@@ -324,8 +339,10 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
         },
     );
+    let before_up = SystemTime::now();
     for (region, workers) in [("us-east-1", 2), ("eu-west-1", 1)] {
         let statuses = fleet
             .up(&FleetRequest {
@@ -389,6 +406,35 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             .collect();
         assert_eq!(tags.get(TAG), Some(&d));
         assert_eq!(tags.get("brood:run"), Some(&"run-1"));
+        // The safety net: the group goes to zero an hour after `up`, whatever happens.
+        let actions = aws
+            .autoscaling(region)
+            .describe_scheduled_actions()
+            .auto_scaling_group_name(format!("brood-{d}-workers"))
+            .send()
+            .await
+            .unwrap();
+        let [action] = actions.scheduled_update_group_actions() else {
+            panic!("{region}: {actions:?}");
+        };
+        assert_eq!(
+            action.scheduled_action_name(),
+            Some(format!("brood-{d}-workers-stop-by").as_str())
+        );
+        assert_eq!(
+            (
+                action.min_size(),
+                action.max_size(),
+                action.desired_capacity()
+            ),
+            (Some(0), Some(0), Some(0))
+        );
+        let at = SystemTime::try_from(*action.start_time().unwrap()).unwrap();
+        assert!(
+            at >= before_up + STOP_AFTER
+                && at <= SystemTime::now() + STOP_AFTER + Duration::from_secs(1),
+            "{region}: stops at {at:?}, {STOP_AFTER:?} after up at {before_up:?}"
+        );
     }
     // The policy now names the groups, and still has no wildcard.
     let iam = aws.iam();
@@ -429,6 +475,7 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
         },
     );
     let again = second
@@ -468,8 +515,10 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
     );
 }
 
-/// A one-request-at-a-time stand-in for the instance metadata service (IMDSv2: a token first).
-fn fake_imds(instance_id: String) -> String {
+/// A one-request-at-a-time stand-in for the instance metadata service (IMDSv2: a token first):
+/// the instance's region at `placement/region`, its id at every other path.
+fn fake_imds(instance_id: String, region: &str) -> String {
+    let region = region.to_string();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -480,11 +529,13 @@ fn fake_imds(instance_id: String) -> String {
             let request = String::from_utf8_lossy(&buf[..n]).to_lowercase();
             let body = if request.starts_with("put /latest/api/token") {
                 "token-123".to_string()
-            } else if request.contains("x-aws-ec2-metadata-token: token-123") {
-                instance_id.clone()
-            } else {
+            } else if !request.contains("x-aws-ec2-metadata-token: token-123") {
                 let _ = s.write_all(b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\n\r\n");
                 continue;
+            } else if request.starts_with("get /latest/meta-data/placement/region ") {
+                region.clone()
+            } else {
+                instance_id.clone()
             };
             let _ = write!(
                 s,
@@ -514,6 +565,7 @@ async fn an_idle_worker_leaves_its_group_one_fewer_desired() {
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
         },
     );
     let up = fleet
@@ -526,7 +578,7 @@ async fn an_idle_worker_leaves_its_group_one_fewer_desired() {
         })
         .await
         .unwrap();
-    let imds = fake_imds(up[0].id.clone());
+    let imds = fake_imds(up[0].id.clone(), region);
     // Only this test reads the metadata service, so the variable affects no other test.
     std::env::set_var("AWS_EC2_METADATA_SERVICE_ENDPOINT", &imds);
     let left = brood_aws_fleet::leave::leave_group(&aws, region)
@@ -541,6 +593,191 @@ async fn an_idle_worker_leaves_its_group_one_fewer_desired() {
         .await
         .unwrap();
     assert_eq!(groups.auto_scaling_groups()[0].desired_capacity(), Some(1));
+    let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+/// Runs a user data script as an instance would, with bash, with what only an instance has
+/// replaced: `/usr/local/bin` and `/var/lib/brood` by folders of `dir`, the metadata service by
+/// `imds`, and on the `PATH` first the AWS CLI (pointed at the test server by `AWS_ENDPOINT_URL`)
+/// and a `shutdown` that only records that it was called.
+fn run_user_data(script: &str, dir: &std::path::Path, imds: &str) -> std::process::Output {
+    let cli = std::env::var("BROOD_AWS_CLI").unwrap_or_default();
+    assert!(
+        std::path::Path::new(&cli).is_file(),
+        "this test needs the AWS CLI: run it with scripts/test.sh (scripts/moto.sh installs the CLI \
+         and exports BROOD_AWS_CLI; got {cli:?})"
+    );
+    let shims = dir.join("shims");
+    std::fs::create_dir_all(&shims).unwrap();
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let _ = std::fs::remove_file(shims.join("aws"));
+    std::os::unix::fs::symlink(&cli, shims.join("aws")).unwrap();
+    executable(
+        &shims.join("shutdown"),
+        &format!(
+            "#!/bin/sh\necho \"$@\" >> {}\n",
+            dir.join("shutdown-called").display()
+        ),
+    );
+    let script_path = dir.join("user-data");
+    std::fs::write(&script_path, script).unwrap();
+    let path = format!(
+        "{}:{}",
+        shims.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::process::Command::new("bash")
+        .arg(&script_path)
+        .env("PATH", path)
+        .env("BROOD_BIN_DIR", dir.join("bin"))
+        .env("BROOD_WORK_DIR", dir.join("work"))
+        .env("BROOD_IMDS", imds)
+        // The CLI's credentials and region come from the environment, never from the metadata
+        // service (the fake one answers only the script's own questions).
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            dir.join("no-aws-credentials"),
+        )
+        .output()
+        .unwrap()
+}
+
+fn executable(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_user_data_starts_a_checked_worker_and_a_corrupt_binary_leaves_for_good() {
+    let aws = aws().await;
+    let d = "userdata";
+    let region = "us-east-1";
+    let report = setup(&aws, &options(d, &[region])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-4".into(),
+            worker_binary: fake_binary(dir.path()),
+            instance_type: None,
+            ami: None,
+            spot: false,
+            idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
+        },
+    );
+    let up = fleet
+        .up(&FleetRequest {
+            region: region.into(),
+            workers: 2,
+            jobs: QueueName(format!("jobs-{region}")),
+            controller: QueueName("controller-run-4".into()),
+            controller_key: "ab".repeat(32),
+        })
+        .await
+        .unwrap();
+    assert_eq!(up.len(), 2, "{up:?}");
+    let binary = fleet.upload_binary().await.unwrap().clone();
+    // The user data as the launch template holds it.
+    let user_data = brood_aws_fleet::fleet::user_data(&aws, d, region)
+        .await
+        .unwrap()
+        .unwrap();
+    let desired = || async {
+        brood_aws_fleet::fleet::desired_capacity(&aws, d, region)
+            .await
+            .unwrap()
+    };
+    assert_eq!(desired().await, Some(2));
+    let put = |bytes: Vec<u8>| {
+        let aws = aws.clone();
+        let (bucket, key) = (report.config.bucket.clone(), binary.key.clone());
+        async move {
+            aws.s3()
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(bytes.into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+
+    // (a) A good binary: a stand-in that records where and with what it was started. The script
+    // expects its checksum; it downloads it, checks it, starts it, and leaves when it exits.
+    let machine = dir.path().join("a");
+    let argv = machine.join("argv");
+    let shim = format!(
+        "#!/bin/sh\n{{ pwd; printf '%s\\n' \"$@\"; }} > {}\n",
+        argv.display()
+    );
+    put(shim.clone().into_bytes()).await;
+    let good = user_data.replace(&binary.sha256, &sha256_hex(shim.as_bytes()));
+    assert_ne!(good, user_data);
+    let out = run_user_data(&good, &machine, &fake_imds(up[0].id.clone(), region));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    let recorded = std::fs::read_to_string(&argv).expect("the worker was not started");
+    let mut lines = recorded.lines();
+    let cwd = std::fs::canonicalize(machine.join("work")).unwrap();
+    assert_eq!(lines.next().map(std::path::PathBuf::from), Some(cwd));
+    let args: Vec<&str> = lines.collect();
+    assert_eq!(args.first(), Some(&"worker"), "{args:?}");
+    let args = &args[1..];
+    let expected = brood_aws_fleet::userdata::worker_args(&user_data).unwrap();
+    assert_eq!(
+        args,
+        expected.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let at = |flag: &str| args[args.iter().position(|a| *a == flag).unwrap() + 1];
+    assert_eq!(at("--queue"), format!("jobs-{region}"));
+    assert_eq!(at("--controller-queue"), "controller-run-4");
+    assert_eq!(at("--controller-key"), "ab".repeat(32));
+    assert_eq!(at("--bucket"), report.config.bucket);
+    assert!(machine.join("work/spool").is_dir());
+    assert!(!machine.join("bin/brood.download").exists());
+    // The worker exited, so the instance left its group, one fewer desired.
+    assert_eq!(desired().await, Some(1));
+    assert!(!machine.join("shutdown-called").exists());
+
+    // (b) A corrupt binary: the checksum does not match, nothing starts, and the instance
+    // terminates itself through its group with the desired capacity decremented.
+    let mut corrupt = std::fs::read(fake_binary(dir.path())).unwrap();
+    corrupt[100] ^= 0xff;
+    put(corrupt).await;
+    let machine = dir.path().join("b");
+    let out = run_user_data(&user_data, &machine, &fake_imds(up[1].id.clone(), region));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("checksum does not match"), "{stderr}");
+    assert!(!machine.join("argv").exists());
+    assert!(!machine.join("bin/brood").exists());
+    assert!(!machine.join("bin/brood.download").exists());
+    assert!(!machine.join("shutdown-called").exists(), "{stderr}");
+    assert_eq!(desired().await, Some(0));
+    let statuses = fleet.status(region).await.unwrap();
+    assert!(
+        statuses
+            .iter()
+            .all(|w| !matches!(w.state, brood_cluster::WorkerState::Running)),
+        "{statuses:?}"
+    );
+
     let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
 }
