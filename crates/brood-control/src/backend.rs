@@ -102,10 +102,11 @@ impl Backend {
                 ami: aws_settings.ami.clone(),
                 spot: aws_settings.spot,
                 idle_exit: crate::aws::IDLE_EXIT.into(),
+                // The fleet may take the provisioning timeout to come up, then the barrier's.
                 stop_after: brood_aws_fleet::fleet::stop_after(
                     settings.plan.run_time(),
                     settings.plan.stop_timeout,
-                    dist.barrier_timeout,
+                    dist.provision_timeout + dist.barrier_timeout,
                 ),
             },
         );
