@@ -129,7 +129,86 @@ fn tag_filter(d: &Deployment) -> aws_sdk_ec2::types::Filter {
         .build()
 }
 
-/// Groups first (forced: their instances terminate), then templates, queues and security groups.
+/// What one delete call found.
+#[derive(Debug, PartialEq, Eq)]
+enum Gone {
+    /// Deleted by this call.
+    Now,
+    /// Gone already (an earlier cleanup, or another one at the same time).
+    Already,
+}
+
+/// A delete call's answer: done, already gone (an error whose code contains one of
+/// `already_gone`), or the failure naming the operation, region and resource.
+fn deleted<T, E, R>(
+    sent: Result<T, aws_sdk_ec2::error::SdkError<E, R>>,
+    already_gone: &[&str],
+    operation: &'static str,
+    region: &str,
+    resource: &str,
+) -> Result<Gone, FleetError>
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match sent {
+        Ok(_) => Ok(Gone::Now),
+        Err(e) if code(&e).is_some_and(|c| already_gone.iter().any(|g| c.contains(g))) => {
+            Ok(Gone::Already)
+        }
+        Err(e) => Err(aws_error(operation, region, resource, e)),
+    }
+}
+
+/// Most a cleanup waits, per region, for the deployment's instances to finish terminating.
+const TERMINATION_WAIT: Duration = Duration::from_secs(5 * 60);
+
+/// Waits (bounded, printing what it waits for) until no instance of the deployment in `region`
+/// is still running or terminating: their security groups cannot be deleted before.
+async fn wait_for_instances(aws: &Aws, d: &Deployment, region: &str) -> Result<(), FleetError> {
+    let ec2 = aws.ec2(region);
+    let deadline = Instant::now() + TERMINATION_WAIT;
+    let mut said = 0;
+    loop {
+        let out = ec2
+            .describe_instances()
+            .filters(tag_filter(d))
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("instance-state-name")
+                    .set_values(Some(
+                        ["pending", "running", "shutting-down", "stopping", "stopped"]
+                            .map(String::from)
+                            .to_vec(),
+                    ))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| aws_error("DescribeInstances", region, "tagged instances", e))?;
+        let left: usize = out.reservations().iter().map(|r| r.instances().len()).sum();
+        if left == 0 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(FleetError::Aws {
+                operation: "DescribeInstances",
+                region: region.into(),
+                resource: format!("{left} instances of deployment {}", d.name),
+                message: "still terminating: run `brood cleanup` again in a few minutes".into(),
+                transient: true,
+            });
+        }
+        if left != said {
+            eprintln!("brood cleanup: waiting for {left} instances to terminate in {region}");
+            said = left;
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}
+
+/// Groups first (forced: their instances terminate), then templates and queues; security groups
+/// once the instances are gone.
 async fn clean_region(aws: &Aws, d: &Deployment, region: &str, dry_run: bool) -> Outcome {
     let mut removed = Vec::new();
     let mut errors = Vec::new();
@@ -144,6 +223,12 @@ async fn clean_region(aws: &Aws, d: &Deployment, region: &str, dry_run: bool) ->
     );
     note(templates);
     note(queues);
+    if !dry_run {
+        if let Err(e) = wait_for_instances(aws, d, region).await {
+            note(Err(e));
+            return (removed, errors);
+        }
+    }
     note(clean_security_groups(aws, d, region, dry_run).await);
     (removed, errors)
 }
@@ -172,16 +257,22 @@ async fn clean_groups(
         let name = g.auto_scaling_group_name().unwrap_or_default();
         removed.extend(clean_scheduled_actions(aws, region, name, dry_run).await?);
         if !dry_run {
-            match asg
+            let sent = asg
                 .delete_auto_scaling_group()
                 .auto_scaling_group_name(name)
                 .force_delete(true)
                 .send()
-                .await
+                .await;
+            // AutoScaling says ValidationError for a group that no longer exists.
+            if deleted(
+                sent,
+                &["ValidationError"],
+                "DeleteAutoScalingGroup",
+                region,
+                name,
+            )? == Gone::Already
             {
-                Ok(_) => {}
-                Err(e) if code(&e) == Some("ValidationError") => continue, // already gone
-                Err(e) => return Err(aws_error("DeleteAutoScalingGroup", region, name, e)),
+                continue;
             }
         }
         removed.push(format!("group {name} ({region})"));
@@ -250,15 +341,14 @@ async fn clean_templates(
         let id = t.launch_template_id().unwrap_or_default();
         let name = t.launch_template_name().unwrap_or_default();
         if !dry_run {
-            match ec2
+            let sent = ec2
                 .delete_launch_template()
                 .launch_template_id(id)
                 .send()
-                .await
+                .await;
+            if deleted(sent, &["NotFound"], "DeleteLaunchTemplate", region, name)? == Gone::Already
             {
-                Ok(_) => {}
-                Err(e) if code(&e).is_some_and(|c| c.contains("NotFound")) => continue,
-                Err(e) => return Err(aws_error("DeleteLaunchTemplate", region, name, e)),
+                continue;
             }
         }
         removed.push(format!("launch template {name} ({region})"));
@@ -291,9 +381,8 @@ async fn clean_security_groups(
         let id = g.group_id().unwrap_or_default();
         let name = g.group_name().unwrap_or_default();
         if !dry_run {
-            match ec2.delete_security_group().group_id(id).send().await {
-                Ok(_) => {}
-                Err(e) if code(&e).is_some_and(|c| c.contains("NotFound")) => continue,
+            let sent = ec2.delete_security_group().group_id(id).send().await;
+            match sent {
                 Err(e) if code(&e) == Some("DependencyViolation") => return Err(FleetError::Aws {
                     operation: "DeleteSecurityGroup",
                     region: region.into(),
@@ -303,7 +392,13 @@ async fn clean_security_groups(
                             .into(),
                     transient: true,
                 }),
-                Err(e) => return Err(aws_error("DeleteSecurityGroup", region, name, e)),
+                sent => {
+                    if deleted(sent, &["NotFound"], "DeleteSecurityGroup", region, name)?
+                        == Gone::Already
+                    {
+                        continue;
+                    }
+                }
             }
         }
         removed.push(format!("security group {name} ({region})"));
