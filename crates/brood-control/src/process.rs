@@ -13,6 +13,18 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// The built-in demo target on a free port of 127.0.0.1, for `--demo-target`; `None` (with the
+/// reason printed) when it cannot start.
+pub fn demo_target() -> Option<brood_target::Target> {
+    match brood_target::Target::start(brood_target::TargetConfig::default()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            eprintln!("brood: cannot start the demo target: {e}");
+            None
+        }
+    }
+}
+
 /// Who hears Ctrl-C, and how often it was pressed. The process has one handler; each call to
 /// [`interrupts`] adds a listener to it.
 struct Listeners {

@@ -14,7 +14,7 @@ use brood_cluster::{
 use brood_control::backend::{Backend, SpendCap};
 use brood_control::settings::dist_settings;
 use brood_control::worker::{serve_on, WorkerBackend};
-use brood_control::{Observer, Outcome, RunInput, Settings, WorkerInput};
+use brood_control::{DistSettings, Observer, Outcome, RunInput, Settings, WorkerInput};
 use brood_protocol::{RunId, WorkerId};
 use brood_target::{Target, TargetConfig};
 
@@ -132,6 +132,15 @@ fn run_in_process(
     if let Some(cap) = spend_cap {
         backend = backend.with_spend_cap(cap);
     }
+    let (outcome, recorder) = run_on(settings, dist, backend);
+    for thread in fleet.threads.lock().unwrap().drain(..) {
+        thread.join().unwrap().unwrap();
+    }
+    (outcome, recorder, store)
+}
+
+/// The controller over `backend`, on a runtime of its own, with a recording observer.
+fn run_on(settings: Settings, dist: DistSettings, backend: Backend) -> (Outcome, Recorder) {
     let (_commands_tx, commands) = std::sync::mpsc::channel();
     let mut recorder = Recorder::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -145,10 +154,7 @@ fn run_in_process(
         &mut recorder,
         commands,
     ));
-    for thread in fleet.threads.lock().unwrap().drain(..) {
-        thread.join().unwrap().unwrap();
-    }
-    (outcome, recorder, store)
+    (outcome, recorder)
 }
 
 fn two_region_input(target: &Target, results: &Path, run_time: &str) -> RunInput {
@@ -313,19 +319,7 @@ fn a_launch_the_backend_gives_up_on_ends_the_run_with_its_reason_and_every_regio
         Arc::new(MemoryStore::new()),
         fleet.clone(),
     );
-    let (_commands_tx, commands) = std::sync::mpsc::channel();
-    let mut recorder = Recorder::default();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = runtime.block_on(brood_control::distributed::run_on(
-        settings,
-        dist,
-        backend,
-        &mut recorder,
-        commands,
-    ));
+    let (outcome, recorder) = run_on(settings, dist, backend);
     assert_eq!(outcome, Outcome::Infrastructure);
     let last = recorder.notes.last().unwrap();
     assert!(

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use brood_target::{Target, TargetConfig};
 use brood_web::Access;
 
 use crate::outcome::Outcome;
@@ -39,12 +38,9 @@ pub fn serve(mut options: ServeOptions) -> Outcome {
         return Outcome::Infrastructure;
     }
     let demo = if options.demo_target {
-        match Target::start(TargetConfig::default()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("brood: cannot start the demo target: {e}");
-                return Outcome::Infrastructure;
-            }
+        match crate::process::demo_target() {
+            Some(t) => Some(t),
+            None => return Outcome::Infrastructure,
         }
     } else {
         None

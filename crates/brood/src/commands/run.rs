@@ -2,7 +2,6 @@
 //! by the distributed controller.
 
 use brood_control::{Outcome, RunInput, Settings};
-use brood_target::{Target, TargetConfig};
 
 use crate::cli::RunArgs;
 
@@ -10,12 +9,9 @@ use crate::cli::RunArgs;
 pub fn run(args: RunArgs) -> Outcome {
     let args = input(args);
     let demo = if args.demo_target {
-        match Target::start(TargetConfig::default()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!("brood: cannot start the demo target: {e}");
-                return Outcome::Infrastructure;
-            }
+        match brood_control::process::demo_target() {
+            Some(t) => Some(t),
+            None => return Outcome::Infrastructure,
         }
     } else {
         None
