@@ -89,6 +89,10 @@ struct Controller {
     transport: Arc<dyn Transport>,
     /// Workers told to start, for stops and keep-alives.
     started: Vec<String>,
+    /// Workers whose control queue this controller created (on their first `Ready`): workers
+    /// only read their control queue, so that their role needs no grant to create or delete
+    /// queues. Deleted when the run ends.
+    control_queues: std::collections::BTreeSet<String>,
     start_at: Option<u64>,
     last_keep_alive: Instant,
 }
@@ -179,6 +183,7 @@ async fn control(
         key,
         transport: transport.clone(),
         started: Vec::new(),
+        control_queues: std::collections::BTreeSet::new(),
         start_at: None,
         last_keep_alive: Instant::now(),
     };
@@ -195,7 +200,7 @@ async fn control(
     for region in &dist.regions {
         let _ = fleet.down(&region.name).await;
     }
-    for worker in &ctl.started {
+    for worker in ctl.started.iter().chain(&ctl.control_queues) {
         let _ = transport
             .delete_queue(&control_queue(run.as_str(), worker))
             .await;
@@ -270,8 +275,13 @@ async fn drive(
                 let _ = transport.ack(&queue, &receipt).await;
             });
         }
-        for d in deliveries {
-            match decode(&d.body).map(|m| m.into_message()) {
+        let messages: Vec<_> = deliveries
+            .iter()
+            .map(|d| decode(&d.body).map(|m| m.into_message()))
+            .collect();
+        create_control_queues(ctl, &messages, observer).await;
+        for message in messages {
+            match message {
                 Ok(message) if message.run_id() == &ctl.run => {
                     if let Some(event) = event_of(message) {
                         pending.extend(coordinator.handle(event, now));
@@ -316,6 +326,42 @@ async fn drive(
         }
         if ctl.start_at.is_some() && ctl.last_keep_alive.elapsed() >= KEEP_ALIVE_EVERY {
             keep_alive(ctl).await;
+        }
+    }
+}
+
+/// Creates the control queue of each worker that is ready for the first time, side by side,
+/// before the coordinator hears of it (and so before any start is sent there).
+async fn create_control_queues<E>(
+    ctl: &mut Controller,
+    messages: &[std::result::Result<Message, E>],
+    observer: &mut dyn Observer,
+) {
+    let new: std::collections::BTreeSet<String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Ok(Message::Ready(r)) if r.run_id == ctl.run => Some(r.worker_id.to_string()),
+            _ => None,
+        })
+        .filter(|w| !ctl.control_queues.contains(w))
+        .collect();
+    let created: Vec<_> = new
+        .into_iter()
+        .map(|worker| {
+            let transport = ctl.transport.clone();
+            let queue = control_queue(ctl.run.as_str(), &worker);
+            let task = tokio::spawn(async move { transport.ensure_queue(&queue).await });
+            (worker, task)
+        })
+        .collect();
+    for (worker, task) in created {
+        match task.await {
+            Ok(Ok(())) => {
+                ctl.control_queues.insert(worker);
+            }
+            // Tried again on the worker's next ready message (it repeats them until started).
+            Ok(Err(e)) => observer.note(&format!("control queue of {worker}: {e}")),
+            Err(e) => observer.note(&format!("control queue of {worker}: {e}")),
         }
     }
 }
@@ -372,8 +418,17 @@ async fn keep_alive(ctl: &mut Controller) {
     }
 }
 
-async fn send_signed(ctl: &Controller, worker: &str, message: &Message) {
+async fn send_signed(ctl: &mut Controller, worker: &str, message: &Message) {
     let queue = control_queue(ctl.run.as_str(), worker);
+    // Its creation on the worker's ready message failed: one more try before sending.
+    if !ctl.control_queues.contains(worker) {
+        match ctl.transport.ensure_queue(&queue).await {
+            Ok(()) => {
+                ctl.control_queues.insert(worker.to_string());
+            }
+            Err(e) => eprintln!("brood: control queue of {worker}: {e}"),
+        }
+    }
     match encode(message, Some(&ctl.key)) {
         Ok(bytes) => {
             if let Err(e) = ctl.transport.send(&queue, &bytes).await {
