@@ -756,6 +756,23 @@ mod tests {
             &s
         )
         .is_ok());
+        // A pattern without the delimiter would match deployment `team-ctl`'s queues.
+        assert!(check_least_privilege(
+            &bad(
+                "sqs:SendMessage",
+                "arn:aws:sqs:eu-west-1:123456789012:brood-team-ctl-*"
+            ),
+            &s
+        )
+        .is_err());
+        assert!(check_least_privilege(
+            &bad(
+                "sqs:SendMessage",
+                "arn:aws:sqs:eu-west-1:123456789012:brood-team_ctl-*"
+            ),
+            &s
+        )
+        .is_ok());
     }
 
     #[test]
