@@ -13,6 +13,8 @@
 #   AWS_REGION, AWS_DEFAULT_REGION=us-east-1
 #   BROOD_MOTO_PID                              the server's process id
 #   BROOD_AWS_CLI                               the AWS CLI's `aws` (the user data test runs it)
+#   BROOD_MOTO_SERVER                           the moto_server program, for tests that start a
+#                                               server of their own (IAM enforcement)
 # The server's log is target/moto-server.log. Use 127.0.0.1, not localhost: with localhost the S3
 # client would address buckets as virtual hosts (bucket.localhost), which does not resolve.
 
@@ -64,6 +66,7 @@ brood_moto_start() {
     sleep 0.1
   done
 
+  export BROOD_MOTO_SERVER="$venv/bin/moto_server"
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   export AWS_ACCESS_KEY_ID=testing
   export AWS_SECRET_ACCESS_KEY=testing

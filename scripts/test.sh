@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a developer wants to see failures: formatting, lints, tests.
 # Works on a fresh machine with the Rust toolchain, Python 3 (venv, pip), Node with npm, and apt:
-# the AWS tests install moto into a venv, the browser tests Debian's chromium and playwright-core,
-# the web UI's checks typescript.
+# the AWS tests install moto into a venv, the IAM check parliament into another, the browser tests
+# Debian's chromium and playwright-core, the web UI's checks typescript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,6 +30,12 @@ cargo test --workspace --locked -- --skip a_thousand_workers_snapshots
 
 echo "== SQS scale: 1,000 workers' snapshots through the AWS-compatible server"
 cargo test --workspace --test scale --locked -- --nocapture
+
+# The generated IAM policies, linted (parliament, installed into a venv under target/). The
+# workers' policy as IAM evaluates it is a cargo test above (brood-aws-fleet's iam_enforced,
+# on a moto server of its own that enforces IAM).
+echo "== IAM policies: parliament"
+scripts/iam-check.sh
 
 echo "== AWS control plane: setup, provisioning and cleanup times for 3 regions"
 # Built with the whole workspace's features, so the SDK crates are not compiled a second time.

@@ -68,21 +68,22 @@ impl Aws {
         aws_sdk_iam::Client::new(&self.config(&self.home_region))
     }
 
+    /// Who the credentials are: account, partition and ARN (STS `GetCallerIdentity`).
+    pub async fn caller(&self) -> Result<brood_aws::Caller, FleetError> {
+        brood_aws::caller(&self.config(&self.home_region))
+            .await
+            .map_err(|e| FleetError::Aws {
+                operation: "GetCallerIdentity",
+                region: self.home_region.clone(),
+                resource: "credentials".into(),
+                message: e.to_string(),
+                transient: false,
+            })
+    }
+
     /// The 12-digit account of the credentials.
     pub async fn account(&self) -> Result<String, FleetError> {
-        let sts = aws_sdk_sts::Client::new(&self.config(&self.home_region));
-        let out = sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| aws_error("GetCallerIdentity", &self.home_region, "credentials", e))?;
-        out.account.ok_or_else(|| FleetError::Aws {
-            operation: "GetCallerIdentity",
-            region: self.home_region.clone(),
-            resource: "credentials".into(),
-            message: "no account in the answer".into(),
-            transient: false,
-        })
+        Ok(self.caller().await?.account)
     }
 }
 
@@ -159,7 +160,61 @@ where
 
 /// Retries `call` while it fails with a transient error or one of `also` (e.g. IAM's eventual
 /// consistency right after a role is created), with growing pauses, up to about 20 seconds.
-pub(crate) async fn retry<T, F, Fut>(also: &[&str], mut call: F) -> Result<T, FleetError>
+pub(crate) async fn retry<T, F, Fut>(also: &[&str], call: F) -> Result<T, FleetError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FleetError>>,
+{
+    retry_while(
+        |transient, message, waited| {
+            (transient || also.iter().any(|c| message.starts_with(c)))
+                && waited < Duration::from_secs(20)
+        },
+        call,
+    )
+    .await
+}
+
+/// How long a fresh instance profile may take to be usable by EC2 and AutoScaling. IAM is
+/// eventually consistent; Terraform waits up to 2 minutes for the same reason.
+pub(crate) const PROFILE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Whether an error (as `aws_error` words it: `code: message`) says an instance profile is not
+/// (yet) known where it is used: EC2's `InvalidParameterValue` or AutoScaling's
+/// `ValidationError` that names the profile, e.g. "Value (brood-x-worker) for parameter
+/// iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name". Any other
+/// `InvalidParameterValue` or `ValidationError` is a real mistake and is not retried.
+pub(crate) fn is_fresh_profile_error(message: &str) -> bool {
+    let (code, text) = message.split_once(':').unwrap_or((message, ""));
+    let text = text.to_ascii_lowercase();
+    matches!(code.trim(), "InvalidParameterValue" | "ValidationError")
+        && (text.contains("iam instance profile") || text.contains("iaminstanceprofile"))
+}
+
+/// Retries a call that uses the workers' instance profile (creating a launch template, creating
+/// or updating a group from it) while the profile is not usable yet, for up to
+/// [`PROFILE_PROPAGATION`]; transient errors as [`retry`] does; anything else at once.
+pub(crate) async fn retry_fresh_profile<T, F, Fut>(call: F) -> Result<T, FleetError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FleetError>>,
+{
+    retry_while(
+        |transient, message, waited| {
+            (transient && waited < Duration::from_secs(20))
+                || (is_fresh_profile_error(message) && waited < PROFILE_PROPAGATION)
+        },
+        call,
+    )
+    .await
+}
+
+/// Retries `call` with growing pauses (250 ms doubling up to 4 s) while `again(transient,
+/// message, waited so far)` says so.
+async fn retry_while<T, F, Fut>(
+    again: impl Fn(bool, &str, Duration) -> bool,
+    mut call: F,
+) -> Result<T, FleetError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, FleetError>>,
@@ -173,9 +228,7 @@ where
                 transient,
                 ref message,
                 ..
-            }) if (transient || also.iter().any(|c| message.starts_with(c)))
-                && waited < Duration::from_secs(20) =>
-            {
+            }) if again(transient, message, waited) => {
                 tokio::time::sleep(pause).await;
                 waited += pause;
                 pause = (pause * 2).min(Duration::from_secs(4));
@@ -198,4 +251,80 @@ pub(crate) fn tag_pairs(deployment: &str, run: Option<&str>) -> Vec<(String, Str
         tags.push((brood_aws::TAG_RUN.to_string(), run.to_string()));
     }
     tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn only_an_unknown_instance_profile_counts_as_a_fresh_one() {
+        for fresh in [
+            "InvalidParameterValue: Value (brood-x-worker) for parameter iamInstanceProfile.name \
+             is invalid. Invalid IAM Instance Profile name",
+            "ValidationError: You must use a valid fully-formed launch template. Value \
+             (brood-x-worker) for parameter iamInstanceProfile.name is invalid. Invalid IAM \
+             Instance Profile name",
+            "InvalidParameterValue: Invalid IAM Instance Profile ARN: arn:aws:iam::1:instance-profile/brood/x",
+        ] {
+            assert!(is_fresh_profile_error(fresh), "{fresh}");
+        }
+        for other in [
+            "InvalidParameterValue: Invalid value 'x9.huge' for InstanceType.",
+            "ValidationError: Max bound, 0, must be greater than or equal to min bound, 1",
+            "ValidationError: AutoScalingGroup name not found",
+            "UnauthorizedOperation: You are not authorized to use iamInstanceProfile",
+            "AccessDenied: not authorized to perform iam:PassRole on the IAM instance profile",
+            "InvalidParameterValue",
+            "",
+        ] {
+            assert!(!is_fresh_profile_error(other), "{other}");
+        }
+    }
+
+    fn failure(message: &str, transient: bool) -> FleetError {
+        FleetError::Aws {
+            operation: "CreateAutoScalingGroup",
+            region: "eu-west-1".into(),
+            resource: "brood-x-workers".into(),
+            message: message.into(),
+            transient,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fresh_profile_is_retried_and_other_errors_are_not() {
+        let calls = Cell::new(0);
+        let fresh = "ValidationError: Value (p) for parameter iamInstanceProfile.name is invalid. \
+                     Invalid IAM Instance Profile name";
+        let out = retry_fresh_profile(|| {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move {
+                if n < 3 {
+                    Err(failure(fresh, false))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(out, 3);
+
+        calls.set(0);
+        let e = retry_fresh_profile(|| {
+            calls.set(calls.get() + 1);
+            async {
+                Err::<(), _>(failure(
+                    "ValidationError: Max bound, 0, must be greater",
+                    false,
+                ))
+            }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls.get(), 1, "{e}");
+    }
 }

@@ -415,22 +415,36 @@ async fn clean_queues(
     dry_run: bool,
 ) -> Result<Vec<String>, FleetError> {
     let sqs = aws.sqs(region);
-    let prefix = format!("{}-", d.prefix());
+    // The jobs queue and its dead-letter queue by their names, run queues by their prefix
+    // (`brood-<d>_`, which no other deployment's names start with): a listing by `brood-<d>-`
+    // would also find the queues of a deployment named `<d>-something`.
+    let ours = |name: &str| {
+        name == d.jobs_queue()
+            || name == d.jobs_dead_letter_queue()
+            || name.starts_with(&d.run_queue_prefix())
+    };
     let mut urls = Vec::new();
-    let mut token = None;
-    loop {
-        let out = sqs
-            .list_queues()
-            .queue_name_prefix(&prefix)
-            .max_results(1000)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| aws_error("ListQueues", region, &prefix, e))?;
-        urls.extend(out.queue_urls().iter().cloned());
-        token = out.next_token;
-        if token.is_none() {
-            break;
+    for prefix in [d.jobs_queue(), d.run_queue_prefix()] {
+        let mut token = None;
+        loop {
+            let out = sqs
+                .list_queues()
+                .queue_name_prefix(&prefix)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| aws_error("ListQueues", region, &prefix, e))?;
+            urls.extend(
+                out.queue_urls()
+                    .iter()
+                    .filter(|url| ours(url.rsplit('/').next().unwrap_or(url)))
+                    .cloned(),
+            );
+            token = out.next_token;
+            if token.is_none() {
+                break;
+            }
         }
     }
     let (sqs, prefix_name) = (&sqs, &d.name);
@@ -498,8 +512,14 @@ async fn clean_iam_inner(
         .send()
         .await
         .map_err(|e| aws_error("ListRoles", g, IAM_PATH, e))?;
+    // A deployment has one role and one instance profile, of this name: others under the path
+    // belong to other deployments, and their tags are not read.
+    let own = d.worker_role();
     for role in roles.roles() {
         let name = role.role_name();
+        if name != own {
+            continue;
+        }
         // A role (or profile, below) that another deployment's cleanup deletes between the
         // listing and this call is gone, and was not this deployment's.
         let tags = match iam.list_role_tags().role_name(name).send().await {
@@ -562,6 +582,9 @@ async fn clean_iam_inner(
         .map_err(|e| aws_error("ListInstanceProfiles", g, IAM_PATH, e))?;
     for p in profiles.instance_profiles() {
         let name = p.instance_profile_name();
+        if name != own {
+            continue;
+        }
         // GetInstanceProfile carries the tags (not every AWS-compatible server has
         // ListInstanceProfileTags).
         let profile = match iam

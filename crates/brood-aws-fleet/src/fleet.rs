@@ -18,7 +18,7 @@ use brood_cluster::{BackendError, Fleet, FleetRequest, WorkerState, WorkerStatus
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::aws::{aws_error, code, retry, tag_pairs};
+use crate::aws::{aws_error, code, retry, retry_fresh_profile, tag_pairs};
 use crate::config::DeploymentConfig;
 use crate::pricing::{default_instance_type, instance_info, Arch};
 use crate::userdata::{render, WorkerBoot};
@@ -390,7 +390,8 @@ impl AsgFleet {
                 Err(e) => return Err(aws_error("DeleteLaunchTemplate", region, &name, e)),
             }
         }
-        let out = retry(&["InvalidParameterValue"], || async {
+        // The template names the workers' instance profile, which may be fresh from setup.
+        let out = retry_fresh_profile(|| async {
             ec2.create_launch_template()
                 .launch_template_name(&name)
                 .version_description(format!("run {}", self.options.run_id))
@@ -431,16 +432,21 @@ impl AsgFleet {
         let desired = i32::try_from(desired).unwrap_or(i32::MAX);
         let exists = !self.describe_groups(region).await?.is_empty();
         if exists {
-            asg.update_auto_scaling_group()
-                .auto_scaling_group_name(&name)
-                .launch_template(template)
-                .vpc_zone_identifier(&subnets)
-                .min_size(0)
-                .max_size(desired)
-                .desired_capacity(desired)
-                .send()
-                .await
-                .map_err(|e| aws_error("UpdateAutoScalingGroup", region, &name, e))?;
+            // A new template is checked again, instance profile included.
+            retry_fresh_profile(|| async {
+                asg.update_auto_scaling_group()
+                    .auto_scaling_group_name(&name)
+                    .launch_template(template.clone())
+                    .vpc_zone_identifier(&subnets)
+                    .min_size(0)
+                    .max_size(desired)
+                    .desired_capacity(desired)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| aws_error("UpdateAutoScalingGroup", region, &name, e))
+            })
+            .await?;
             let tags = tag_pairs(&self.deployment.name, Some(&self.options.run_id))
                 .into_iter()
                 .map(|(k, v)| {
@@ -469,8 +475,8 @@ impl AsgFleet {
                         .build()
                 })
                 .collect();
-            // A new instance profile may take a few seconds to be usable by AutoScaling.
-            retry(&["ValidationError"], || async {
+            // A new instance profile may take up to minutes to be usable by AutoScaling.
+            retry_fresh_profile(|| async {
                 asg.create_auto_scaling_group()
                     .auto_scaling_group_name(&name)
                     .launch_template(template.clone())

@@ -1,6 +1,7 @@
 //! brood's AWS control plane: `brood aws setup` (bucket, role, queues, security groups), the
 //! `AsgFleet` that runs workers in AutoScaling groups from per-region launch templates, the
-//! sizing of fleets from the load, the cost preview, the target allow-list, and `brood cleanup`.
+//! sizing of fleets from the load, the cost preview, the target allow-list, `brood cleanup`, and
+//! the IAM policies of the workers and of whoever runs brood (`policy`, `brood aws policy`).
 //!
 //! Invariant: this is the only crate that uses the EC2, AutoScaling, IAM and SSM SDKs; the engine,
 //! the worker's hot path and the data plane (`brood-aws`) never depend on it. Every resource it

@@ -595,6 +595,7 @@ pub(crate) async fn put_worker_policy(
 ) -> Result<(), FleetError> {
     let scope = PolicyScope {
         deployment: d.clone(),
+        partition: aws.caller().await?.partition,
         bucket: config.bucket.clone(),
         regions: config.regions.iter().cloned().collect(),
         groups,

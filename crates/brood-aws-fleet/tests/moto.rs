@@ -277,6 +277,7 @@ async fn setup_is_idempotent_and_tags_what_it_makes() {
     let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
     let scope = PolicyScope {
         deployment: second.deployment.clone(),
+        partition: "aws".into(),
         bucket: bucket.clone(),
         regions: regions.iter().map(|r| r.to_string()).collect(),
         groups: vec![],

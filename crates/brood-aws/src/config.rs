@@ -139,9 +139,30 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(s3)
 }
 
-/// The 12-digit account the configuration's credentials act in (STS `GetCallerIdentity`).
-/// Also the earliest check that credentials exist at all.
-pub async fn account_id(config: &SdkConfig) -> Result<String, AwsError> {
+/// Who the configuration's credentials are: STS `GetCallerIdentity`, which needs no permission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The 12-digit account the credentials act in.
+    pub account: String,
+    /// The partition of the caller's ARN: `aws`, `aws-cn`, `aws-us-gov`, ...; every ARN brood
+    /// writes into a policy starts `arn:<partition>:`.
+    pub partition: String,
+    /// The caller's own ARN, e.g. `arn:aws:iam::123456789012:user/ci`.
+    pub arn: String,
+}
+
+/// The partition of an ARN (`arn:<partition>:...`), if it is one.
+pub fn partition_of(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("arn"), Some(p), Some(_)) if !p.is_empty() => Some(p),
+        _ => None,
+    }
+}
+
+/// Who the configuration's credentials are (account, partition, ARN). Also the earliest check
+/// that credentials exist at all.
+pub async fn caller(config: &SdkConfig) -> Result<Caller, AwsError> {
     let region = region_of(config);
     let sts = aws_sdk_sts::Client::new(config);
     let identity = sts
@@ -153,14 +174,25 @@ pub async fn account_id(config: &SdkConfig) -> Result<String, AwsError> {
             region: region.clone(),
             message: crate::failure::describe(&e),
         })?;
-    identity
-        .account()
-        .map(str::to_string)
-        .ok_or_else(|| AwsError::Sts {
-            operation: "GetCallerIdentity",
-            region,
-            message: "the answer names no account".into(),
-        })
+    let missing = |what: &str| AwsError::Sts {
+        operation: "GetCallerIdentity",
+        region: region.clone(),
+        message: format!("the answer names no {what}"),
+    };
+    let account = identity.account().ok_or_else(|| missing("account"))?;
+    let arn = identity.arn().ok_or_else(|| missing("ARN"))?;
+    let partition = partition_of(arn).ok_or_else(|| missing("partition in its ARN"))?;
+    Ok(Caller {
+        account: account.to_string(),
+        partition: partition.to_string(),
+        arn: arn.to_string(),
+    })
+}
+
+/// The 12-digit account the configuration's credentials act in (STS `GetCallerIdentity`).
+/// Also the earliest check that credentials exist at all.
+pub async fn account_id(config: &SdkConfig) -> Result<String, AwsError> {
+    Ok(caller(config).await?.account)
 }
 
 /// The configuration with temporary credentials of `role_arn` (STS `AssumeRole`), e.g. to act
@@ -210,6 +242,25 @@ pub(crate) fn region_of(config: &SdkConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_partition_comes_from_the_arn() {
+        assert_eq!(
+            partition_of("arn:aws:iam::123456789012:user/ci"),
+            Some("aws")
+        );
+        assert_eq!(
+            partition_of("arn:aws-cn:sts::123456789012:assumed-role/r/s"),
+            Some("aws-cn")
+        );
+        assert_eq!(
+            partition_of("arn:aws-us-gov:iam::123456789012:root"),
+            Some("aws-us-gov")
+        );
+        for bad in ["", "arn", "arn::iam", "urn:aws:iam::1:root"] {
+            assert_eq!(partition_of(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn region_names_are_checked() {

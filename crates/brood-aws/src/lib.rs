@@ -15,10 +15,10 @@ mod sqs;
 
 pub use aws_config::SdkConfig;
 pub use config::{
-    account_id, assume_role, check_deployment_name, check_region, configured_region, for_region,
-    s3_client, sdk_config, sqs_client, MAX_ATTEMPTS,
+    account_id, assume_role, caller, check_deployment_name, check_region, configured_region,
+    for_region, partition_of, s3_client, sdk_config, sqs_client, Caller, MAX_ATTEMPTS,
 };
 pub use error::AwsError;
-pub use naming::{Deployment, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_RUN};
+pub use naming::{Deployment, RUN_QUEUE_SEPARATOR, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_RUN};
 pub use s3::S3Store;
 pub use sqs::{sqs_name, SqsTransport, JOBS_PREFIX, MAX_MESSAGE_BYTES, SPILL_PREFIX};

@@ -8,6 +8,10 @@ pub const TAG_RUN: &str = "brood:run";
 /// Tag on every resource: always `brood`.
 pub const TAG_MANAGED_BY: &str = "brood:managed-by";
 
+/// Ends the deployment's prefix in run queues' names: a character SQS allows in queue names and
+/// `check_deployment_name` refuses in deployment names.
+pub const RUN_QUEUE_SEPARATOR: char = '_';
+
 /// A named set of brood resources in one AWS account, homed in one region.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deployment {
@@ -41,9 +45,18 @@ impl Deployment {
     }
 
     /// A run's own queue in the home region (the controller's queue, a worker's control queue),
-    /// from the transport-level name the controller and workers use, e.g. `ctl-<run>-<worker>`.
+    /// from the transport-level name the controller and workers use, e.g. `ctl-<run>-<worker>`:
+    /// `brood-<name>_<queue>`. The `_` ([`RUN_QUEUE_SEPARATOR`]) cannot occur in a deployment's
+    /// name, so a pattern such as `brood-team_ctl-*` matches no queue of another deployment
+    /// (`brood-team-ctl_...` would belong to a deployment named `team-ctl`).
     pub fn run_queue(&self, name: &str) -> String {
-        format!("{}-{name}", self.prefix())
+        format!("{}{RUN_QUEUE_SEPARATOR}{name}", self.prefix())
+    }
+
+    /// The start of every run queue's name of this deployment, e.g. `brood-team_`; IAM patterns
+    /// end their wildcard after it.
+    pub fn run_queue_prefix(&self) -> String {
+        format!("{}{RUN_QUEUE_SEPARATOR}", self.prefix())
     }
 
     /// The workers' IAM role and instance profile (same name).
@@ -75,6 +88,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn no_deployment_name_contains_the_separator() {
+        assert!(crate::check_deployment_name("team_ctl").is_err());
+        // The longest name with its longest run queue prefix stays within the 63 characters
+        // that a hashed (shortened) queue name keeps, so shortening never cuts the separator.
+        let d = Deployment {
+            name: "a".repeat(32),
+            home_region: "eu-west-1".into(),
+            account: "123456789012".into(),
+        };
+        crate::check_deployment_name(&d.name).unwrap();
+        assert!(d.run_queue("controller-").len() <= 63);
+    }
+
+    #[test]
     fn names_derive_from_the_deployment_and_account() {
         let d = Deployment {
             name: "team-a".into(),
@@ -83,7 +110,8 @@ mod tests {
         };
         assert_eq!(d.default_bucket(), "brood-team-a-123456789012");
         assert_eq!(d.jobs_queue(), "brood-team-a-jobs");
-        assert_eq!(d.run_queue("ctl-r1-w1"), "brood-team-a-ctl-r1-w1");
+        assert_eq!(d.run_queue("ctl-r1-w1"), "brood-team-a_ctl-r1-w1");
+        assert_eq!(d.run_queue_prefix(), "brood-team-a_");
         assert_eq!(d.group(), "brood-team-a-workers");
     }
 }

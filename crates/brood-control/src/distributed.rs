@@ -6,6 +6,7 @@
 //! under `brood serve`) and takes [`Command`]s (stop, abort) from a channel that Ctrl-C or the web
 //! feeds, so the same loop runs in the foreground or inside the server.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -94,6 +95,10 @@ struct Controller<'o> {
     pending: Vec<Action>,
     /// Workers told to start, for stops and keep-alives.
     started: Vec<String>,
+    /// Workers whose control queue this controller created (on their first `Ready`): workers
+    /// only read their control queue, so that their role needs no grant to create or delete
+    /// queues. Deleted when the run ends.
+    control_queues: BTreeSet<String>,
     start_at: Option<u64>,
     last_keep_alive: Instant,
     /// When the fleet was asked for its workers: what a cloud run spends counts from here.
@@ -201,6 +206,7 @@ impl<'o> Controller<'o> {
             coordinator,
             pending: Vec::new(),
             started: Vec::new(),
+            control_queues: BTreeSet::new(),
             start_at: None,
             last_keep_alive: Instant::now(),
             launched: None,
@@ -307,7 +313,7 @@ impl<'o> Controller<'o> {
         for region in &self.dist.regions {
             let _ = self.backend.fleet.down(&region.name).await;
         }
-        for worker in &self.started {
+        for worker in self.started.iter().chain(&self.control_queues) {
             let _ = transport
                 .delete_queue(&control_queue(self.run.as_str(), worker))
                 .await;
@@ -430,8 +436,13 @@ impl<'o> Controller<'o> {
                 let _ = transport.ack(&queue, &receipt).await;
             });
         }
-        for d in deliveries {
-            match decode(&d.body).map(|m| m.into_message()) {
+        let messages: Vec<_> = deliveries
+            .iter()
+            .map(|d| decode(&d.body).map(|m| m.into_message()))
+            .collect();
+        self.create_control_queues(&messages).await;
+        for message in messages {
+            match message {
                 Ok(message) if message.run_id() == &self.run => {
                     if let Some(event) = event_of(message) {
                         let actions = self.coordinator.handle(event, now);
@@ -445,6 +456,42 @@ impl<'o> Controller<'o> {
             }
         }
         Ok(())
+    }
+
+    /// Creates the control queue of each worker that is ready for the first time, side by side,
+    /// before the coordinator hears of it (and so before any start is sent there).
+    async fn create_control_queues<E>(&mut self, messages: &[std::result::Result<Message, E>]) {
+        let new: BTreeSet<String> = messages
+            .iter()
+            .filter_map(|m| match m {
+                Ok(Message::Ready(r)) if r.run_id == self.run => Some(r.worker_id.to_string()),
+                _ => None,
+            })
+            .filter(|w| !self.control_queues.contains(w))
+            .collect();
+        let created: Vec<_> = new
+            .into_iter()
+            .map(|worker| {
+                let transport = self.backend.transport.clone();
+                let queue = control_queue(self.run.as_str(), &worker);
+                let task = tokio::spawn(async move { transport.ensure_queue(&queue).await });
+                (worker, task)
+            })
+            .collect();
+        for (worker, task) in created {
+            match task.await {
+                Ok(Ok(())) => {
+                    self.control_queues.insert(worker);
+                }
+                // Tried again on the worker's next ready message (it repeats them until started).
+                Ok(Err(e)) => self
+                    .observer
+                    .note(&format!("control queue of {worker}: {e}")),
+                Err(e) => self
+                    .observer
+                    .note(&format!("control queue of {worker}: {e}")),
+            }
+        }
     }
 
     /// Carries out one of the coordinator's actions; `Some` when the run is over.
@@ -499,6 +546,17 @@ impl<'o> Controller<'o> {
 
     async fn send_signed(&mut self, worker: &str, message: &Message) {
         let queue = control_queue(self.run.as_str(), worker);
+        // Its creation on the worker's ready message failed: one more try before sending.
+        if !self.control_queues.contains(worker) {
+            match self.backend.transport.ensure_queue(&queue).await {
+                Ok(()) => {
+                    self.control_queues.insert(worker.to_string());
+                }
+                Err(e) => self
+                    .observer
+                    .note(&format!("control queue of {worker}: {e}")),
+            }
+        }
         let sent = match encode(message, Some(&self.key)) {
             Ok(bytes) => self
                 .backend

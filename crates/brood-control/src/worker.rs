@@ -223,7 +223,9 @@ async fn run_job(
     let run = job.run_id.clone();
     let control = control_queue(run.as_str(), ctx.worker_id.as_str());
     let controller = QueueName(job.controller_queue.clone());
-    ctx.transport.ensure_queue(&control).await?;
+    // The controller creates the control queue when this worker's ready message arrives (and
+    // deletes it when the run ends): a worker only reads it, so its role cannot create, drain or
+    // delete any queue. Until then, reading it fails and is tried again.
     send(
         ctx,
         &controller,
@@ -243,7 +245,6 @@ async fn run_job(
     let start = loop {
         if waited.elapsed() > barrier {
             let _ = ctx.transport.ack(queue, &delivery.receipt).await;
-            let _ = ctx.transport.delete_queue(&control).await;
             return Err(anyhow!("run {run}: no start within {barrier:?}"));
         }
         if extended.elapsed() > EXTEND_EVERY {
@@ -258,7 +259,6 @@ async fn run_job(
             Some(Control::Start(s)) => break s,
             Some(Control::Stop(_)) => {
                 let _ = ctx.transport.ack(queue, &delivery.receipt).await;
-                let _ = ctx.transport.delete_queue(&control).await;
                 return Ok(());
             }
             None => {}
@@ -288,7 +288,6 @@ async fn run_job(
     )
     .await?;
     ctx.transport.ack(queue, &delivery.receipt).await?;
-    let _ = ctx.transport.delete_queue(&control).await;
     Ok(())
 }
 
@@ -473,11 +472,19 @@ async fn next_control(
     run: &RunId,
     wait: Duration,
 ) -> Option<Control> {
-    let deliveries = ctx
+    let deliveries = match ctx
         .transport
         .receive(control, 10, wait, Duration::from_secs(30))
         .await
-        .ok()?;
+    {
+        Ok(deliveries) => deliveries,
+        Err(_) => {
+            // Not created yet (or briefly unavailable): the wait passes here, so that callers
+            // polling in a loop do not spin.
+            tokio::time::sleep(wait.max(Duration::from_millis(200))).await;
+            return None;
+        }
+    };
     let mut found = None;
     for d in deliveries {
         let _ = ctx.transport.ack(control, &d.receipt).await;

@@ -52,6 +52,49 @@ pub enum AwsCommand {
     Setup(AwsSetupArgs),
     /// On a worker instance: leave the AutoScaling group (one fewer desired) and terminate.
     LeaveGroup(LeaveGroupArgs),
+    /// Print the least-privilege IAM policy (JSON) for whoever runs `brood aws setup`, `brood
+    /// run --backend aws` and `brood cleanup` for a deployment (or, with --workers, the
+    /// workers' role policy that setup writes).
+    Policy(AwsPolicyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AwsPolicyArgs {
+    /// The deployment's name.
+    #[arg(long, default_value = "default")]
+    pub deployment: String,
+
+    /// Regions the deployment uses, the home region among them, comma-separated. Default: any
+    /// region (the policy's ARNs name `*` as the region).
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// The 12-digit account. Default: the credentials' account (STS GetCallerIdentity, which
+    /// needs no permission).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// The partition (aws, aws-cn, aws-us-gov). Default: the credentials' (from their ARN), or
+    /// aws with --account.
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+
+    /// The bucket, if set up with --bucket. Default: brood-<deployment>-<account>.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+
+    /// Print the workers' role policy instead (needs --regions and, for the home region's run
+    /// queues, --home-region); each group's id shows as `*`.
+    #[arg(long)]
+    pub workers: bool,
+
+    /// With --workers: the home region (where the run queues are). Default: the first region.
+    #[arg(long, value_name = "REGION")]
+    pub home_region: Option<String>,
+
+    /// The AWS profile, to find the account and partition (default: the standard chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -288,3 +288,38 @@ fn a_run_in_two_regions_provisions_runs_collects_and_cleans_up() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("removed 0 resources"), "{out}");
 }
+
+#[test]
+fn aws_policy_prints_the_policy_for_the_credentials_account_or_the_one_given() {
+    endpoint();
+    // The account and partition of the credentials (STS GetCallerIdentity).
+    let (code, out, err) = output(&["aws", "policy", "--deployment", "ci"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let text = policy.to_string();
+    assert!(text.contains("arn:aws:s3:::brood-ci-"), "{text}");
+    assert!(text.contains(":brood-ci_*"), "{text}");
+    assert!(!text.contains("\"Action\":\"*\""), "{text}");
+
+    // Given account and partition: no AWS call at all.
+    let (code, out, err) = output(&[
+        "aws",
+        "policy",
+        "--account",
+        "123456789012",
+        "--partition",
+        "aws-cn",
+        "--regions",
+        "cn-north-1",
+        "--workers",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("arn:aws-cn:sqs:cn-north-1:123456789012:brood-default-jobs"),
+        "{out}"
+    );
+
+    let (code, _, err) = output(&["aws", "policy", "--account", "12345"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--account"), "{err}");
+}

@@ -147,7 +147,9 @@ fn an_aws_worker_runs_a_signed_job_and_stores_its_results_in_the_bucket() {
                             expires_ms: now + 60_000,
                             nonce: new_nonce().unwrap(),
                         });
+                        // As the controller does: it creates each worker's control queue.
                         let ctl = QueueName(format!("ctl-{run}-{}", r.worker_id));
+                        transport.ensure_queue(&ctl).await.unwrap();
                         let bytes = encode(&start, Some(&key)).unwrap();
                         transport.send(&ctl, &bytes).await.unwrap();
                         worker_id = Some(r.worker_id.to_string());
