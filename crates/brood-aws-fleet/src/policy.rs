@@ -19,6 +19,9 @@
 use brood_aws::Deployment;
 use serde_json::{json, Value};
 
+/// IAM paths keep brood's roles and profiles apart for listing.
+pub(crate) const IAM_PATH: &str = "/brood/";
+
 /// What the workers' policy is scoped to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyScope {
@@ -174,7 +177,7 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
         regions.iter().flat_map(|r| f(r)).collect()
     };
     let bucket = format!("arn:{p}:s3:::{}", scope.bucket);
-    let path = crate::setup::IAM_PATH;
+    let path = IAM_PATH;
     let role = format!("arn:{p}:iam::{a}:role{path}{}", d.worker_role());
     let profile = format!("arn:{p}:iam::{a}:instance-profile{path}{}", d.worker_role());
     let tagged = |key: &str| json!({"StringEquals": {key: scope.deployment}});

@@ -17,8 +17,7 @@ use crate::{Aws, FleetError};
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 /// Messages a worker could not process go to the dead-letter queue after this many receipts.
 const MAX_RECEIVES: u32 = 5;
-/// IAM paths keep brood's roles and profiles apart for listing.
-pub(crate) const IAM_PATH: &str = "/brood/";
+pub(crate) use crate::policy::IAM_PATH;
 
 #[derive(Clone, Debug, Default)]
 pub struct SetupOptions {
@@ -59,26 +58,12 @@ pub fn check_deployment_name(name: &str) -> Result<(), FleetError> {
     }
 }
 
-/// Checks a region name such as `eu-west-1`.
+/// Checks a region name such as `eu-west-1`, by brood-aws's one rule, as a `--regions` error.
 pub fn check_region(region: &str) -> Result<(), FleetError> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(FleetError::Invalid {
-            field: "--regions".into(),
-            message: format!("{region:?} is not an AWS region name such as eu-west-1"),
-        })
-    }
+    brood_aws::check_region(region).map_err(|e| FleetError::Invalid {
+        field: "--regions".into(),
+        message: e.to_string(),
+    })
 }
 
 pub async fn setup(aws: &Aws, options: &SetupOptions) -> Result<SetupReport, FleetError> {

@@ -74,8 +74,9 @@ pub fn for_region(config: &SdkConfig, region: &str) -> SdkConfig {
         .build()
 }
 
-/// Checks a region name's shape (`us-east-1`, `eu-central-2`, `us-gov-west-1`): lowercase
-/// letters, digits and dashes. Whether AWS knows the region shows on the first call there.
+/// Checks a region name's shape (`us-east-1`, `eu-central-2`, `us-gov-west-1`): three or more
+/// parts of lowercase letters and digits joined by `-`, the last a number. The one rule for AWS
+/// region names in brood; whether AWS knows the region shows on the first call there.
 pub fn check_region(region: &str) -> Result<(), AwsError> {
     let problem = if region.is_empty() {
         Some("it is empty")
@@ -88,6 +89,14 @@ pub fn check_region(region: &str) -> Result<(), AwsError> {
         Some("only lowercase letters, digits and '-' are allowed")
     } else if region.starts_with('-') || region.ends_with('-') {
         Some("it starts or ends with '-'")
+    } else if region.split('-').count() < 3
+        || region.split('-').any(str::is_empty)
+        || !region
+            .rsplit('-')
+            .next()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        Some("an AWS region name has three or more parts, the last a number, e.g. eu-west-1")
     } else {
         None
     };
@@ -264,8 +273,11 @@ mod tests {
 
     #[test]
     fn region_names_are_checked() {
-        for good in ["us-east-1", "eu-central-2", "us-gov-west-1", "local-a"] {
+        for good in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-south-1"] {
             assert!(check_region(good).is_ok(), "{good}");
+        }
+        for bad in ["local-a", "useast1", "us-east", "us-east-x", "us--1"] {
+            assert!(check_region(bad).is_err(), "{bad:?}");
         }
         for bad in [
             "",

@@ -9,7 +9,6 @@ use brood_aws_fleet::{
 };
 use brood_plan::{PlanError, Profile};
 
-use crate::backend::SpendCap;
 use crate::error::Error;
 use crate::settings::{AwsRunSettings, DistSettings, Settings};
 
@@ -18,6 +17,20 @@ use crate::settings::{AwsRunSettings, DistSettings, Settings};
 pub const BILLED_OVERHEAD: Duration = Duration::from_secs(5 * 60);
 /// The workers' `--idle-exit` on instances.
 pub const IDLE_EXIT: &str = "3m";
+
+/// What a cloud run's fleet costs while it runs, and the most the run may spend.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SpendCap {
+    pub usd_per_hour: f64,
+    pub max_usd: f64,
+}
+
+impl SpendCap {
+    /// The estimate of what `running` of the whole fleet has cost.
+    pub fn spent(&self, running: std::time::Duration) -> f64 {
+        self.usd_per_hour * running.as_secs_f64() / 3600.0
+    }
+}
 
 /// Before any instance starts: the deployment is set up for the run's regions, every target is
 /// on its allow-list, the fleet is sized (unless `--workers`) and capped, and the cost preview is

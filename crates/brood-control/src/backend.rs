@@ -11,19 +11,7 @@ use brood_protocol::RunId;
 use crate::error::Error;
 use crate::settings::{DistSettings, Settings};
 
-/// What a cloud run's fleet costs while it runs, and the most the run may spend.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SpendCap {
-    pub usd_per_hour: f64,
-    pub max_usd: f64,
-}
-
-impl SpendCap {
-    /// The estimate of what `running` of the whole fleet has cost.
-    pub fn spent(&self, running: std::time::Duration) -> f64 {
-        self.usd_per_hour * running.as_secs_f64() / 3600.0
-    }
-}
+pub use crate::aws::SpendCap;
 
 /// The three parts of a backend a distributed run uses.
 pub struct Backend {

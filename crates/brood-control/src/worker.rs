@@ -46,7 +46,8 @@ pub fn worker(args: &WorkerInput) -> Outcome {
     }
 }
 
-struct Ctx<'a> {
+/// One worker: what it was given, the backend it talks to, and whom it trusts.
+struct Worker<'a> {
     args: &'a WorkerInput,
     transport: Arc<dyn Transport>,
     store: Arc<dyn ArtifactStore>,
@@ -55,6 +56,324 @@ struct Ctx<'a> {
     verifier: Verifier,
     worker_id: WorkerId,
     region: Region,
+}
+
+impl Worker<'_> {
+    /// Runs one verified job to its end; the job is acknowledged once results are stored.
+    async fn run_job(&mut self, queue: &QueueName, delivery: &Delivery, job: Job) -> Result<()> {
+        let run = job.run_id.clone();
+        let control = control_queue(run.as_str(), self.worker_id.as_str());
+        let controller = QueueName(job.controller_queue.clone());
+        // The controller creates the control queue when this worker's ready message arrives (and
+        // deletes it when the run ends): a worker only reads it, so its role cannot create, drain or
+        // delete any queue. Until then, reading it fails and is tried again.
+        self.send(
+            &controller,
+            &Message::Ready(Ready {
+                run_id: run.clone(),
+                region: self.region.clone(),
+                worker_id: self.worker_id.clone(),
+                slot: job.slot,
+                host: hostname(),
+                clock_ms: brood_engine::unix_ms_now(),
+            }),
+        )
+        .await?;
+        let mut extended = Instant::now();
+        let barrier = Duration::from_millis(job.barrier_timeout_ms) + Duration::from_secs(30);
+        let waited = Instant::now();
+        let start = loop {
+            if waited.elapsed() > barrier {
+                let _ = self.transport.ack(queue, &delivery.receipt).await;
+                return Err(anyhow!("run {run}: no start within {barrier:?}"));
+            }
+            if extended.elapsed() > EXTEND_EVERY {
+                let _ = self
+                    .transport
+                    .extend(queue, &delivery.receipt, JOB_VISIBILITY)
+                    .await;
+                extended = Instant::now();
+            }
+            self.heartbeat(&controller, &run).await;
+            match self
+                .next_control(&control, &run, Duration::from_secs(1))
+                .await
+            {
+                Some(Control::Start(s)) => break s,
+                Some(Control::Stop(_)) => {
+                    let _ = self.transport.ack(queue, &delivery.receipt).await;
+                    return Ok(());
+                }
+                None => {}
+            }
+        };
+        let offset_ms = brood_engine::unix_ms_now() as i64 - start.issued_ms as i64;
+        let assignment = Assignment {
+            job: &job,
+            control: &control,
+            controller: &controller,
+            queue,
+            delivery,
+        };
+        let stats = self.drive(&assignment, start.at_unix_ms, offset_ms).await?;
+        let prefix = format!("runs/{}/{}/{}", run, self.region, self.worker_id);
+        self.store_results(&prefix, &stats.0, &stats.1).await;
+        self.send(
+            &controller,
+            &Message::Done(Done {
+                run_id: run.clone(),
+                region: self.region.clone(),
+                worker_id: self.worker_id.clone(),
+                artifacts_prefix: prefix,
+                final_seq: stats.2,
+            }),
+        )
+        .await?;
+        self.transport.ack(queue, &delivery.receipt).await?;
+        Ok(())
+    }
+
+    /// Runs the engine from the common start, sending a snapshot every second and obeying stops.
+    /// Returns the worker's own stats, its history rows' CSV, and its last snapshot seq.
+    async fn drive(
+        &mut self,
+        assignment: &Assignment<'_>,
+        at_unix_ms: u64,
+        offset_ms: i64,
+    ) -> Result<(RunStats, Vec<u8>, u64)> {
+        let Assignment {
+            job,
+            control,
+            controller,
+            queue,
+            delivery,
+        } = *assignment;
+        let now = brood_engine::unix_ms_now();
+        let start = StartAt {
+            instant: Instant::now() + Duration::from_millis(at_unix_ms.saturating_sub(now)),
+            unix_ms: at_unix_ms,
+        };
+        let config = EngineConfig {
+            node: self.worker_id.to_string(),
+            added_latency: Duration::from_millis(self.args.added_latency_ms()),
+            ..EngineConfig::default()
+        };
+        let (engine, deltas) =
+            brood_engine::start(Arc::new(job.plan.clone()), job.segment, &config, start)
+                .context("starting the engine")?;
+        let mut stats = RunStats::new(at_unix_ms);
+        let mut history = StatsHistoryWriter::new(Vec::new())?;
+        let mut seq = 0u64;
+        let mut cpu = CpuClock::new();
+        let mut last_heard = Instant::now();
+        let dead_man = crate::settings::duration_flag(&self.args.dead_man, "--dead-man")?;
+        let mut extended = Instant::now();
+        let mut finished = false;
+        while !finished {
+            let mut window = Snapshot::new(0, 0);
+            let mut got = false;
+            let tick = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < tick {
+                match deltas.try_recv() {
+                    Ok(delta) => {
+                        window.merge(&delta);
+                        got = true;
+                        continue;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                        finished = true;
+                        break;
+                    }
+                    Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                }
+                // Wait for control messages until the tick: on SQS, whose long polls are whole
+                // seconds, that is about one call a second instead of ten.
+                let until_tick = tick
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(10));
+                match self.next_control(control, &job.run_id, until_tick).await {
+                    Some(Control::Stop(stop)) => {
+                        if stop.abort {
+                            engine.abort();
+                        } else {
+                            engine.stop();
+                        }
+                        last_heard = Instant::now();
+                    }
+                    Some(Control::Start(_)) => last_heard = Instant::now(),
+                    None => {}
+                }
+            }
+            if last_heard.elapsed() > dead_man {
+                eprintln!(
+                    "brood worker {}: the controller is silent; stopping",
+                    self.worker_id
+                );
+                engine.stop();
+                last_heard = Instant::now();
+            }
+            if extended.elapsed() > EXTEND_EVERY {
+                let _ = self
+                    .transport
+                    .extend(queue, &delivery.receipt, JOB_VISIBILITY)
+                    .await;
+                extended = Instant::now();
+            }
+            if got {
+                window.users = engine.users();
+                stats.add(&window);
+                stats.set_users(engine.users());
+                let rows = stats.tick(brood_engine::unix_ms_now()).to_vec();
+                history.write_rows(&rows)?;
+                seq += 1;
+                let report = SnapshotReport {
+                    run_id: job.run_id.clone(),
+                    region: self.region.clone(),
+                    worker_id: self.worker_id.clone(),
+                    seq,
+                    health: Health {
+                        cpu_percent: cpu.percent(),
+                        sched_lag_ms: engine.take_sched_lag().as_secs_f32() * 1000.0,
+                        dropped_arrivals: window.dropped_arrivals,
+                        clock_offset_ms: offset_ms,
+                    },
+                    stats: window,
+                    sent_ms: brood_engine::unix_ms_now(),
+                };
+                if let Err(e) = self
+                    .send(controller, &Message::Snapshot(Box::new(report)))
+                    .await
+                {
+                    eprintln!(
+                        "brood worker {}: snapshot {seq} not sent: {e:#}",
+                        self.worker_id
+                    );
+                }
+            } else {
+                self.heartbeat(controller, &job.run_id).await;
+            }
+        }
+        engine.join();
+        let history = history.into_inner()?;
+        Ok((stats, history, seq))
+    }
+
+    /// Writes the worker's Locust CSVs and raw histograms; retries, and keeps a local spool copy
+    /// when the store stays unavailable.
+    async fn store_results(&self, prefix: &str, stats: &RunStats, history: &[u8]) {
+        let mut files: Vec<(&str, Vec<u8>)> = vec![("stats_history.csv", history.to_vec())];
+        let mut add =
+            |name, write: &dyn Fn(&mut Vec<u8>) -> Result<(), brood_report::ReportError>| {
+                let mut buf = Vec::new();
+                if write(&mut buf).is_ok() {
+                    files.push((name, buf));
+                }
+            };
+        add("stats.csv", &|w| write_stats_csv(w, stats));
+        add("failures.csv", &|w| write_failures_csv(w, stats));
+        add("exceptions.csv", &|w| write_exceptions_csv(w, stats));
+        files.push(("snapshot.bin", stats.totals().encode()));
+        for (name, bytes) in &files {
+            let key = format!("{prefix}/{name}");
+            let mut stored = false;
+            for attempt in 0..STORE_ATTEMPTS {
+                match self.store.put(&key, bytes).await {
+                    Ok(()) => {
+                        stored = true;
+                        break;
+                    }
+                    Err(e) => {
+                        eprintln!("brood worker {}: storing {key}: {e}", self.worker_id);
+                        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                    }
+                }
+            }
+            if !stored {
+                let spool = self.spool.join(&key);
+                if let Some(parent) = spool.parent() {
+                    let _ = std::fs::create_dir_all(parent);
+                }
+                match std::fs::write(&spool, bytes) {
+                    Ok(()) => eprintln!("brood worker: kept {key} in {}", spool.display()),
+                    Err(e) => eprintln!("brood worker: cannot spool {key}: {e}"),
+                }
+            }
+        }
+    }
+
+    async fn next_control(
+        &mut self,
+        control: &QueueName,
+        run: &RunId,
+        wait: Duration,
+    ) -> Option<Control> {
+        let deliveries = match self
+            .transport
+            .receive(control, 10, wait, Duration::from_secs(30))
+            .await
+        {
+            Ok(deliveries) => deliveries,
+            Err(_) => {
+                // Not created yet (or briefly unavailable): the wait passes here, so that callers
+                // polling in a loop do not spin.
+                tokio::time::sleep(wait.max(Duration::from_millis(200))).await;
+                return None;
+            }
+        };
+        let mut found = None;
+        for d in deliveries {
+            let _ = self.transport.ack(control, &d.receipt).await;
+            let verified = decode(&d.body).map_err(|e| e.to_string()).and_then(|m| {
+                self.verifier
+                    .verify_control(&m, brood_engine::unix_ms_now())
+                    .map_err(|r| r.to_string())
+            });
+            match verified {
+                Ok(c) if control_run(&c) == run => {
+                    // A stop wins over a repeated start in the same batch.
+                    if found.is_none() || matches!(c, Control::Stop(_)) {
+                        found = Some(c);
+                    }
+                }
+                Ok(_) => eprintln!(
+                    "brood worker {}: ignored a control message for another run",
+                    self.worker_id
+                ),
+                Err(reason) => eprintln!(
+                    "brood worker {}: rejected a control message: {reason}",
+                    self.worker_id
+                ),
+            }
+        }
+        found
+    }
+
+    async fn heartbeat(&self, controller: &QueueName, run: &RunId) {
+        let beat = Message::Heartbeat(Heartbeat {
+            run_id: run.clone(),
+            region: self.region.clone(),
+            worker_id: self.worker_id.clone(),
+            sent_ms: brood_engine::unix_ms_now(),
+        });
+        let _ = self.send(controller, &beat).await;
+    }
+
+    async fn send(&self, queue: &QueueName, message: &Message) -> Result<()> {
+        let bytes = encode(message, None)?;
+        self.transport.send(queue, &bytes).await?;
+        Ok(())
+    }
+
+    /// Reports an error the worker cannot get past to the controller.
+    async fn report_error(&self, controller: &QueueName, run: &RunId, message: &str) {
+        let report = ErrorReport::new(
+            run.clone(),
+            self.region.clone(),
+            self.worker_id.clone(),
+            message,
+        );
+        let _ = self.send(controller, &Message::Error(report)).await;
+    }
 }
 
 /// The queues, the store and the spool folder a worker uses, and its id.
@@ -152,7 +471,7 @@ async fn serve(args: &WorkerInput) -> Result<()> {
 pub async fn serve_on(args: &WorkerInput, backend: WorkerBackend) -> Result<()> {
     let key = public_key_from_hex(&args.controller_key).context("--controller-key")?;
     let region = Region::new(args.region.clone()).context("--region")?;
-    let mut ctx = Ctx {
+    let mut ctx = Worker {
         args,
         transport: backend.transport,
         store: backend.store,
@@ -203,92 +522,19 @@ pub async fn serve_on(args: &WorkerInput, backend: WorkerBackend) -> Result<()> 
                     let _ = ctx.transport.ack(&queue, &delivery.receipt).await;
                 }
                 Ok(job) => {
-                    if let Err(e) = run_job(&mut ctx, &queue, &delivery, job).await {
-                        eprintln!("brood worker {}: {e:#}", ctx.worker_id);
+                    let (run, controller) =
+                        (job.run_id.clone(), QueueName(job.controller_queue.clone()));
+                    if let Err(e) = ctx.run_job(&queue, &delivery, job).await {
+                        let message = format!("{e:#}");
+                        eprintln!("brood worker {}: {message}", ctx.worker_id);
+                        // The controller hears of it at once instead of by a heartbeat timeout.
+                        ctx.report_error(&controller, &run, &message).await;
                     }
                     idle_since = Instant::now();
                 }
             }
         }
     }
-}
-
-/// Runs one verified job to its end; the job is acknowledged once results are stored.
-async fn run_job(
-    ctx: &mut Ctx<'_>,
-    queue: &QueueName,
-    delivery: &Delivery,
-    job: Job,
-) -> Result<()> {
-    let run = job.run_id.clone();
-    let control = control_queue(run.as_str(), ctx.worker_id.as_str());
-    let controller = QueueName(job.controller_queue.clone());
-    // The controller creates the control queue when this worker's ready message arrives (and
-    // deletes it when the run ends): a worker only reads it, so its role cannot create, drain or
-    // delete any queue. Until then, reading it fails and is tried again.
-    send(
-        ctx,
-        &controller,
-        &Message::Ready(Ready {
-            run_id: run.clone(),
-            region: ctx.region.clone(),
-            worker_id: ctx.worker_id.clone(),
-            slot: job.slot,
-            host: hostname(),
-            clock_ms: brood_engine::unix_ms_now(),
-        }),
-    )
-    .await?;
-    let mut extended = Instant::now();
-    let barrier = Duration::from_millis(job.barrier_timeout_ms) + Duration::from_secs(30);
-    let waited = Instant::now();
-    let start = loop {
-        if waited.elapsed() > barrier {
-            let _ = ctx.transport.ack(queue, &delivery.receipt).await;
-            return Err(anyhow!("run {run}: no start within {barrier:?}"));
-        }
-        if extended.elapsed() > EXTEND_EVERY {
-            let _ = ctx
-                .transport
-                .extend(queue, &delivery.receipt, JOB_VISIBILITY)
-                .await;
-            extended = Instant::now();
-        }
-        heartbeat(ctx, &controller, &run).await;
-        match next_control(ctx, &control, &run, Duration::from_secs(1)).await {
-            Some(Control::Start(s)) => break s,
-            Some(Control::Stop(_)) => {
-                let _ = ctx.transport.ack(queue, &delivery.receipt).await;
-                return Ok(());
-            }
-            None => {}
-        }
-    };
-    let offset_ms = brood_engine::unix_ms_now() as i64 - start.issued_ms as i64;
-    let assignment = Assignment {
-        job: &job,
-        control: &control,
-        controller: &controller,
-        queue,
-        delivery,
-    };
-    let stats = drive(ctx, &assignment, start.at_unix_ms, offset_ms).await?;
-    let prefix = format!("runs/{}/{}/{}", run, ctx.region, ctx.worker_id);
-    store_results(ctx, &prefix, &stats.0, &stats.1).await;
-    send(
-        ctx,
-        &controller,
-        &Message::Done(Done {
-            run_id: run.clone(),
-            region: ctx.region.clone(),
-            worker_id: ctx.worker_id.clone(),
-            artifacts_prefix: prefix,
-            final_seq: stats.2,
-        }),
-    )
-    .await?;
-    ctx.transport.ack(queue, &delivery.receipt).await?;
-    Ok(())
 }
 
 /// The job a worker runs, where it came from, and the queues of its run.
@@ -302,250 +548,11 @@ struct Assignment<'a> {
     delivery: &'a Delivery,
 }
 
-/// Runs the engine from the common start, sending a snapshot every second and obeying stops.
-/// Returns the worker's own stats, its history rows' CSV, and its last snapshot seq.
-async fn drive(
-    ctx: &mut Ctx<'_>,
-    assignment: &Assignment<'_>,
-    at_unix_ms: u64,
-    offset_ms: i64,
-) -> Result<(RunStats, Vec<u8>, u64)> {
-    let Assignment {
-        job,
-        control,
-        controller,
-        queue,
-        delivery,
-    } = *assignment;
-    let now = brood_engine::unix_ms_now();
-    let start = StartAt {
-        instant: Instant::now() + Duration::from_millis(at_unix_ms.saturating_sub(now)),
-        unix_ms: at_unix_ms,
-    };
-    let config = EngineConfig {
-        node: ctx.worker_id.to_string(),
-        added_latency: Duration::from_millis(ctx.args.added_latency_ms()),
-        ..EngineConfig::default()
-    };
-    let (engine, deltas) =
-        brood_engine::start(Arc::new(job.plan.clone()), job.segment, &config, start)
-            .context("starting the engine")?;
-    let mut stats = RunStats::new(at_unix_ms);
-    let mut history = StatsHistoryWriter::new(Vec::new())?;
-    let mut seq = 0u64;
-    let mut cpu = CpuClock::new();
-    let mut last_heard = Instant::now();
-    let dead_man = crate::settings::duration_flag(&ctx.args.dead_man, "--dead-man")?;
-    let mut extended = Instant::now();
-    let mut finished = false;
-    while !finished {
-        let mut window = Snapshot::new(0, 0);
-        let mut got = false;
-        let tick = Instant::now() + Duration::from_secs(1);
-        while Instant::now() < tick {
-            match deltas.try_recv() {
-                Ok(delta) => {
-                    window.merge(&delta);
-                    got = true;
-                    continue;
-                }
-                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                    finished = true;
-                    break;
-                }
-                Err(std::sync::mpsc::TryRecvError::Empty) => {}
-            }
-            // Wait for control messages until the tick: on SQS, whose long polls are whole
-            // seconds, that is about one call a second instead of ten.
-            let until_tick = tick
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(10));
-            match next_control(ctx, control, &job.run_id, until_tick).await {
-                Some(Control::Stop(stop)) => {
-                    if stop.abort {
-                        engine.abort();
-                    } else {
-                        engine.stop();
-                    }
-                    last_heard = Instant::now();
-                }
-                Some(Control::Start(_)) => last_heard = Instant::now(),
-                None => {}
-            }
-        }
-        if last_heard.elapsed() > dead_man {
-            eprintln!(
-                "brood worker {}: the controller is silent; stopping",
-                ctx.worker_id
-            );
-            engine.stop();
-            last_heard = Instant::now();
-        }
-        if extended.elapsed() > EXTEND_EVERY {
-            let _ = ctx
-                .transport
-                .extend(queue, &delivery.receipt, JOB_VISIBILITY)
-                .await;
-            extended = Instant::now();
-        }
-        if got {
-            window.users = engine.users();
-            stats.add(&window);
-            stats.set_users(engine.users());
-            let rows = stats.tick(brood_engine::unix_ms_now()).to_vec();
-            history.write_rows(&rows)?;
-            seq += 1;
-            let report = SnapshotReport {
-                run_id: job.run_id.clone(),
-                region: ctx.region.clone(),
-                worker_id: ctx.worker_id.clone(),
-                seq,
-                health: Health {
-                    cpu_percent: cpu.percent(),
-                    sched_lag_ms: engine.take_sched_lag().as_secs_f32() * 1000.0,
-                    dropped_arrivals: window.dropped_arrivals,
-                    clock_offset_ms: offset_ms,
-                },
-                stats: window,
-                sent_ms: brood_engine::unix_ms_now(),
-            };
-            if let Err(e) = send(ctx, controller, &Message::Snapshot(Box::new(report))).await {
-                eprintln!(
-                    "brood worker {}: snapshot {seq} not sent: {e:#}",
-                    ctx.worker_id
-                );
-            }
-        } else {
-            heartbeat(ctx, controller, &job.run_id).await;
-        }
-    }
-    engine.join();
-    let history = history.into_inner()?;
-    Ok((stats, history, seq))
-}
-
-/// Writes the worker's Locust CSVs and raw histograms; retries, and keeps a local spool copy
-/// when the store stays unavailable.
-async fn store_results(ctx: &Ctx<'_>, prefix: &str, stats: &RunStats, history: &[u8]) {
-    let mut files: Vec<(&str, Vec<u8>)> = vec![("stats_history.csv", history.to_vec())];
-    let mut add = |name, write: &dyn Fn(&mut Vec<u8>) -> Result<(), brood_report::ReportError>| {
-        let mut buf = Vec::new();
-        if write(&mut buf).is_ok() {
-            files.push((name, buf));
-        }
-    };
-    add("stats.csv", &|w| write_stats_csv(w, stats));
-    add("failures.csv", &|w| write_failures_csv(w, stats));
-    add("exceptions.csv", &|w| write_exceptions_csv(w, stats));
-    files.push(("snapshot.bin", stats.totals().encode()));
-    for (name, bytes) in &files {
-        let key = format!("{prefix}/{name}");
-        let mut stored = false;
-        for attempt in 0..STORE_ATTEMPTS {
-            match ctx.store.put(&key, bytes).await {
-                Ok(()) => {
-                    stored = true;
-                    break;
-                }
-                Err(e) => {
-                    eprintln!("brood worker {}: storing {key}: {e}", ctx.worker_id);
-                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-                }
-            }
-        }
-        if !stored {
-            let spool = ctx.spool.join(&key);
-            if let Some(parent) = spool.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            match std::fs::write(&spool, bytes) {
-                Ok(()) => eprintln!("brood worker: kept {key} in {}", spool.display()),
-                Err(e) => eprintln!("brood worker: cannot spool {key}: {e}"),
-            }
-        }
-    }
-}
-
-async fn next_control(
-    ctx: &mut Ctx<'_>,
-    control: &QueueName,
-    run: &RunId,
-    wait: Duration,
-) -> Option<Control> {
-    let deliveries = match ctx
-        .transport
-        .receive(control, 10, wait, Duration::from_secs(30))
-        .await
-    {
-        Ok(deliveries) => deliveries,
-        Err(_) => {
-            // Not created yet (or briefly unavailable): the wait passes here, so that callers
-            // polling in a loop do not spin.
-            tokio::time::sleep(wait.max(Duration::from_millis(200))).await;
-            return None;
-        }
-    };
-    let mut found = None;
-    for d in deliveries {
-        let _ = ctx.transport.ack(control, &d.receipt).await;
-        let verified = decode(&d.body).map_err(|e| e.to_string()).and_then(|m| {
-            ctx.verifier
-                .verify_control(&m, brood_engine::unix_ms_now())
-                .map_err(|r| r.to_string())
-        });
-        match verified {
-            Ok(c) if control_run(&c) == run => {
-                // A stop wins over a repeated start in the same batch.
-                if found.is_none() || matches!(c, Control::Stop(_)) {
-                    found = Some(c);
-                }
-            }
-            Ok(_) => eprintln!(
-                "brood worker {}: ignored a control message for another run",
-                ctx.worker_id
-            ),
-            Err(reason) => eprintln!(
-                "brood worker {}: rejected a control message: {reason}",
-                ctx.worker_id
-            ),
-        }
-    }
-    found
-}
-
 fn control_run(c: &Control) -> &RunId {
     match c {
         Control::Start(s) => &s.run_id,
         Control::Stop(s) => &s.run_id,
     }
-}
-
-async fn heartbeat(ctx: &Ctx<'_>, controller: &QueueName, run: &RunId) {
-    let beat = Message::Heartbeat(Heartbeat {
-        run_id: run.clone(),
-        region: ctx.region.clone(),
-        worker_id: ctx.worker_id.clone(),
-        sent_ms: brood_engine::unix_ms_now(),
-    });
-    let _ = send(ctx, controller, &beat).await;
-}
-
-async fn send(ctx: &Ctx<'_>, queue: &QueueName, message: &Message) -> Result<()> {
-    let bytes = encode(message, None)?;
-    ctx.transport.send(queue, &bytes).await?;
-    Ok(())
-}
-
-/// Reports an error the worker cannot get past to the controller.
-#[allow(dead_code)]
-async fn report_error(ctx: &Ctx<'_>, controller: &QueueName, run: &RunId, message: &str) {
-    let report = ErrorReport::new(
-        run.clone(),
-        ctx.region.clone(),
-        ctx.worker_id.clone(),
-        message,
-    );
-    let _ = send(ctx, controller, &Message::Error(report)).await;
 }
 
 fn hostname() -> String {
