@@ -11,6 +11,7 @@
 
 mod api;
 mod compare;
+pub mod fields;
 mod handle;
 mod metrics;
 pub mod model;
