@@ -128,7 +128,8 @@ pub(crate) async fn session(State(app): State<Arc<AppState>>) -> Json<serde_json
 
 pub(crate) async fn config(State(app): State<Arc<AppState>>) -> Json<serde_json::Value> {
     let config = app.handle.config();
-    Json(json!({ "config": config, "latest": app.handle.latest() }))
+    let fields = crate::fields::form(&config.backends);
+    Json(json!({ "config": config, "fields": fields, "latest": app.handle.latest() }))
 }
 
 pub(crate) async fn preview(

@@ -11,6 +11,7 @@
 
 mod api;
 mod compare;
+pub mod fields;
 mod handle;
 mod metrics;
 pub mod model;
@@ -37,6 +38,7 @@ const JS_MODULES: &[(&str, &str)] = &[
     ("charts.js", include_str!("../assets/js/charts.js")),
     ("compare.js", include_str!("../assets/js/compare.js")),
     ("dom.js", include_str!("../assets/js/dom.js")),
+    ("fields.js", include_str!("../assets/js/fields.js")),
     ("form.js", include_str!("../assets/js/form.js")),
     ("format.js", include_str!("../assets/js/format.js")),
     ("live.js", include_str!("../assets/js/live.js")),

@@ -628,6 +628,13 @@ async fn page_assets_session_and_config() {
     assert_eq!(session["csrf"], csrf.as_str());
     let (_, config) = json_of(&router, get("/api/config")).await;
     assert_eq!(config["config"]["backends"][0]["name"], "local");
+    // The form's fields come with it, the backend's choices being the server's backends.
+    let fields = config["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), brood_web::fields::table().len());
+    let backend = fields.iter().find(|f| f["name"] == "backend").unwrap();
+    assert_eq!(backend["kind"], "select");
+    assert_eq!(backend["options"][0]["value"], "local");
+    assert_eq!(backend["default"], "local");
     let (status, _, metrics) = send(&router, get("/metrics")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(metrics.contains("brood_up 1"));

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use brood_plan::PlanError;
+use brood_web::fields::default_of;
 use brood_web::model::{FieldError, Preview, RegionPreview, RunRequest};
 
 use crate::input::RunInput;
@@ -28,6 +29,11 @@ impl std::fmt::Debug for Checked {
 fn text(value: &str) -> Option<String> {
     let value = value.trim();
     (!value.is_empty()).then(|| value.to_string())
+}
+
+/// A field's text, or the field table's default for it when it is empty.
+fn text_or_default(value: &str, name: &str) -> Option<String> {
+    text(value).or_else(|| default_of(name))
 }
 
 /// The form field a flag's error belongs to: `--spawn-rate` → `spawn_rate`, `URL` → `url`.
@@ -92,9 +98,9 @@ pub fn run_args(
     results: &Path,
 ) -> Result<RunInput, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let shape = request.shape.trim();
-    let (closed, stages, arrival) = match shape {
-        "" | "closed" => (true, false, false),
+    let shape = text_or_default(&request.shape, "shape").unwrap_or_default();
+    let (closed, stages, arrival) = match shape.as_str() {
+        "closed" => (true, false, false),
         "stages" => (false, true, false),
         "arrival" => (false, false, true),
         other => {
@@ -134,15 +140,15 @@ pub fn run_args(
         thresholds: request.thresholds.lines().filter_map(text).collect(),
         abort_on_fail: request.abort_on_fail,
         quiet: true,
-        backend: Some(text(&request.backend).unwrap_or_else(|| "local".into())),
-        regions: Some(text(&request.regions).unwrap_or_else(|| "local".into())),
+        backend: text_or_default(&request.backend, "backend"),
+        regions: text_or_default(&request.regions, "regions"),
         workers: text(&request.workers),
         region_latency: text(&request.region_latency),
         results: results.to_path_buf(),
-        deployment: text(&request.deployment).unwrap_or_else(|| "default".into()),
+        deployment: text_or_default(&request.deployment, "deployment").unwrap_or_default(),
         instance_type: text(&request.instance_type),
-        max_instances: match text(&request.max_instances) {
-            None => 20,
+        max_instances: match text_or_default(&request.max_instances, "max_instances") {
+            None => RunInput::default().max_instances,
             Some(n) => n.parse().map_err(|_| {
                 vec![FieldError::new(
                     "max_instances",
@@ -170,8 +176,9 @@ pub fn write_scenario(request: &RunRequest, dir: &Path) -> Result<Option<PathBuf
     if request.scenario.trim().is_empty() {
         return Ok(None);
     }
-    let ext = match request.scenario_format.trim() {
-        "" | "yaml" | "yml" => "yaml",
+    let format = text_or_default(&request.scenario_format, "scenario_format").unwrap_or_default();
+    let ext = match format.as_str() {
+        "yaml" | "yml" => "yaml",
         "toml" => "toml",
         other => {
             return Err(FieldError::new(
@@ -442,6 +449,46 @@ mod tests {
         request.workers = "x".into();
         let fields: Vec<_> = errors(&request).into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["users", "workers"]);
+    }
+
+    #[test]
+    fn every_shape_and_format_the_table_offers_is_taken_and_empty_is_its_default() {
+        let table = brood_web::fields::table();
+        let choices = |name: &str| -> Vec<String> {
+            let field = table.iter().find(|f| f.name == name).unwrap();
+            field.options.iter().map(|c| c.value.clone()).collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for shape in choices("shape") {
+            let mut request = form();
+            request.shape = shape.clone();
+            request.stages = "1s:1".into();
+            request.arrival_rate = "1".into();
+            assert!(check(&request, dir.path(), None).is_ok(), "{shape}");
+        }
+        for format in choices("scenario_format") {
+            let request = RunRequest {
+                scenario: "users: []".into(),
+                scenario_format: format.clone(),
+                ..RunRequest::default()
+            };
+            let path = write_scenario(&request, dir.path()).unwrap().unwrap();
+            assert_eq!(path.extension().unwrap(), format.as_str(), "{format}");
+        }
+        // An empty form field is the table's default.
+        let only_users = RunRequest {
+            users: "3".into(),
+            ..RunRequest::default()
+        };
+        let args = run_args(&only_users, None, dir.path()).unwrap();
+        assert_eq!(args.backend, default_of("backend"));
+        assert_eq!(args.regions, default_of("regions"));
+        assert_eq!(Some(args.deployment), default_of("deployment"));
+        assert_eq!(
+            Some(args.max_instances.to_string()),
+            default_of("max_instances")
+        );
+        assert_eq!(args.users.as_deref(), Some("3"), "closed by default");
     }
 
     #[test]

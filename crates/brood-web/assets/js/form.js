@@ -1,38 +1,62 @@
 // @ts-check
 // The new-test form: quick mode (a URL) or a scenario edited in the page with a line gutter,
-// the load shape, thresholds, backend and regions; Preview, and Start. Errors from the server
-// show next to the field they name (and at the scenario's line).
+// the load shape, thresholds, backend and regions; Preview, and Start. The fields are the
+// server's field table (app.fields, from brood-web's src/fields.rs), laid out by fields.js; this
+// module adds what is the page's own (the mode switch, the scenario's editor and upload, the
+// section titles). Errors from the server show next to the field they name (and at the
+// scenario's line).
 import { api, errorOf } from "./api.js";
 import { byId, h, setNav } from "./dom.js";
+import { conditionFields, layout, matches, requestOf, startValue } from "./fields.js";
 import { stopStream } from "./live.js";
 
-/** The form's fields, by the name the API gives them (each input's id is f-<name>). */
-export const FIELDS = ["url", "scenario", "scenario_format", "host", "shape", "users", "spawn_rate",
-  "run_time", "stages", "arrival_rate", "max_users", "thresholds", "abort_on_fail", "backend",
-  "regions", "workers", "region_latency", "deployment", "instance_type", "max_instances", "max_cost",
-  "spot"];
+/** Each section's title; the target section has the mode switch instead. */
+const SECTION_TITLES = { target: null, load: "Load", thresholds: "Thresholds", where: "Where from" };
+
+/** Boxes' closing notes, by box id. */
+const BOX_NOTES = {
+  "backend-aws": "Leave workers per region empty to size each region's fleet from its share of the load; Preview shows the instances and the estimated cost.",
+};
 
 /**
- * A labelled field with its help text and a slot for its error.
- * @param {string} name
- * @param {string} label
- * @param {Node} input
- * @param {string} [help]
+ * A field's input, select or textarea, as its kind says.
+ * @param {import("./types.js").FormField} f
+ * @returns {HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement}
  */
-function field(name, label, input, help) {
-  return h("div", { class: "field", id: `field-${name}` },
-    h("label", { for: `f-${name}` }, label),
-    input,
-    help ? h("small", { class: "help" }, help) : null,
-    h("div", { class: "error", id: `e-${name}`, role: "alert" }));
+function control(f) {
+  const id = `f-${f.name}`;
+  switch (f.kind) {
+    case "select":
+      return h("select", { id, name: f.name }, f.options.map((o) => h("option", { value: o.value }, o.label)));
+    case "textarea":
+      return h("textarea", { id, name: f.name, rows: f.lines || 3, placeholder: f.placeholder || null });
+    case "checkbox":
+      return h("input", { type: "checkbox", id, name: f.name });
+    default:
+      return h("input", {
+        id, name: f.name, type: "text", autocomplete: "off", placeholder: f.placeholder || null,
+        inputmode: f.kind === "number" ? "decimal" : null,
+      });
+  }
 }
 
 /**
- * A one-line text input for a field.
- * @param {string} name
- * @param {import("./dom.js").Attrs} [attrs]
+ * A labelled field with its help text and a slot for its error; a checkbox has its label after it.
+ * @param {import("./types.js").FormField} f
+ * @param {Node} holder the control, or what holds it (the scenario's editor)
  */
-const text = (name, attrs = {}) => h("input", { id: `f-${name}`, name, type: "text", autocomplete: "off", ...attrs });
+function field(f, holder) {
+  const error = h("div", { class: "error", id: `e-${f.name}`, role: "alert" });
+  if (f.kind === "checkbox") {
+    return h("div", { class: "field check-field", id: `field-${f.name}` },
+      h("label", { class: "check" }, holder, ` ${f.label}`), error);
+  }
+  return h("div", { class: "field", id: `field-${f.name}` },
+    h("label", { for: `f-${f.name}` }, f.label),
+    holder,
+    f.help ? h("small", { class: "help" }, f.help) : null,
+    error);
+}
 
 /**
  * A field's input, select or textarea, when the form has it.
@@ -41,26 +65,40 @@ const text = (name, attrs = {}) => h("input", { id: `f-${name}`, name, type: "te
 const input = (name) => /** @type {HTMLInputElement | null} */ (document.getElementById(`f-${name}`));
 
 /**
- * The form as the API takes it, with only the current mode's and backend's fields filled.
- * @param {() => string} mode
- * @returns {import("./types.js").RunRequest}
+ * The form's fields (and the page's own parts in between) in their sections, boxes and rows.
+ * @param {import("./types.js").FormField[]} fields
+ * @param {{ modeSwitch: Node, editor: (area: HTMLTextAreaElement) => Node, upload: Node }} page
+ * @returns {{ nodes: Node[], boxes: { el: HTMLElement, only: import("./types.js").Only }[] }}
  */
-function readForm(mode) {
-  /** @type {import("./types.js").RunRequest} */
-  const req = {};
-  for (const name of FIELDS) {
-    const el = input(name);
-    if (!el) continue;
-    req[name] = el.type === "checkbox" ? el.checked : el.value;
+function build(fields, page) {
+  /** @type {Node[]} */
+  const nodes = [];
+  /** @type {{ el: HTMLElement, only: import("./types.js").Only }[]} */
+  const boxes = [];
+  for (const section of layout(fields)) {
+    const title = SECTION_TITLES[section.name];
+    nodes.push(title ? h("h2", {}, title) : page.modeSwitch);
+    for (const box of section.boxes) {
+      const rows = box.rows.map((row) => {
+        const items = row.fields.flatMap((f) => {
+          const el = control(f);
+          const holder = f.name === "scenario" ? page.editor(/** @type {HTMLTextAreaElement} */ (el)) : el;
+          /** @type {Node[]} */
+          const made = [field(f, holder)];
+          if (f.name === "scenario_format") made.push(page.upload);
+          return made;
+        });
+        return row.name === null ? items : [/** @type {Node} */ (h("div", { class: "row" }, items))];
+      }).flat();
+      if (!box.id || !box.only) { nodes.push(...rows); continue; }
+      const kind = Object.keys(box.only)[0];
+      const note = BOX_NOTES[/** @type {keyof typeof BOX_NOTES} */ (box.id)];
+      const el = h("div", { class: `${kind}-box`, id: box.id }, rows, note ? h("p", { class: "muted" }, note) : null);
+      boxes.push({ el, only: box.only });
+      nodes.push(el);
+    }
   }
-  if (mode() === "quick") { req.scenario = ""; req.host = ""; } else { req.url = ""; }
-  // Each backend's own fields go only with it (their boxes are hidden for the others).
-  if (req.backend !== "local") req.region_latency = "";
-  if (req.backend !== "aws") {
-    for (const name of ["deployment", "instance_type", "max_instances", "max_cost"]) req[name] = "";
-    req.spot = false;
-  }
-  return req;
+  return { nodes, boxes };
 }
 
 /**
@@ -147,71 +185,26 @@ export async function renderNew(app, fromRun) {
   }
   const given = values.scenario;
   let mode = typeof given === "string" && given.trim() ? "scenario" : "quick";
-  const modeOf = () => mode;
 
-  const backends = h("select", { id: "f-backend", name: "backend" },
-    config.backends.map((b) => h("option", { value: b.name }, b.label)));
-  const shape = h("select", { id: "f-shape", name: "shape" },
-    h("option", { value: "closed" }, "Closed: users and spawn rate"),
-    h("option", { value: "stages" }, "Stages: users (or arrivals) ramped over time"),
-    h("option", { value: "arrival" }, "Arrival rate: open model"));
-  const scenario = h("textarea", { id: "f-scenario", name: "scenario", rows: 18, spellcheck: "false", wrap: "off" });
-  const editor = h("div", { class: "editor" }, h("div", { class: "gutter", id: "gutter" }), scenario);
-  const format = h("select", { id: "f-scenario_format", name: "scenario_format" },
-    h("option", { value: "yaml" }, "YAML"), h("option", { value: "toml" }, "TOML"));
-  const upload = h("input", { type: "file", id: "f-upload", accept: ".yaml,.yml,.toml" });
-
-  const quickBox = h("div", { class: "mode-box", id: "quick-box" },
-    field("url", "Target URL", text("url", { placeholder: "https://staging.example.com/" }),
-      "Quick mode: every user sends GET to this URL."));
-  const scenarioBox = h("div", { class: "mode-box", id: "scenario-box" },
-    h("div", { class: "row" },
-      field("host", "Host", text("host", { placeholder: "https://staging.example.com" }), "Where relative URLs go (--host)."),
-      field("scenario_format", "Format", format),
-      h("div", { class: "field" }, h("label", { for: "f-upload" }, "Upload a file"), upload)),
-    field("scenario", "Scenario", editor, "Checked as you type; errors point at the line."));
-
+  const fields = app.fields;
   const modeSwitch = h("div", { class: "modes", role: "tablist" },
     h("button", { type: "button", id: "mode-quick", onclick: () => setMode("quick") }, "Target URL"),
     h("button", { type: "button", id: "mode-scenario", onclick: () => setMode("scenario") }, "Scenario"));
-
-  const closedBox = h("div", { class: "row shape-box", id: "shape-closed" },
-    field("users", "Users", text("users", { inputmode: "numeric" }), "Peak concurrent users."),
-    field("spawn_rate", "Spawn rate", text("spawn_rate"), "Users started per second."));
-  const stagesBox = h("div", { class: "row shape-box", id: "shape-stages" },
-    field("stages", "Stages", text("stages", { placeholder: "30s:100,1m:100,30s:0" }),
-      "duration:users, or duration:rate/s for arrivals."));
-  const arrivalBox = h("div", { class: "row shape-box", id: "shape-arrival" },
-    field("arrival_rate", "Arrivals per second", text("arrival_rate")),
-    field("max_users", "Max users", text("max_users"), "Arrivals beyond these are dropped and counted."));
-
-  const localBox = h("div", { class: "backend-box", id: "backend-local" },
-    field("region_latency", "Added latency per region (local backend)", text("region_latency", { placeholder: "local-b:80ms" })));
-  const awsBox = h("div", { class: "backend-box", id: "backend-aws" },
-    h("div", { class: "row" },
-      field("deployment", "Deployment", text("deployment", { placeholder: "default" }), "Set up by brood aws setup (or at the first run)."),
-      field("instance_type", "Instance type", text("instance_type", { placeholder: "t3.small" })),
-      field("max_instances", "Max instances", text("max_instances", { inputmode: "numeric", placeholder: "20" }), "Over all regions; a larger fleet is refused."),
-      field("max_cost", "Max cost (USD)", text("max_cost", { placeholder: "no cap" }), "Refuse to start above the estimate.")),
-    h("label", { class: "check" }, h("input", { type: "checkbox", id: "f-spot" }), " Spot instances"),
-    h("p", { class: "muted" }, "Leave workers per region empty to size each region's fleet from its share of the load; Preview shows the instances and the estimated cost."));
+  const upload = h("input", { type: "file", id: "f-upload", accept: ".yaml,.yml,.toml" });
+  const { nodes, boxes } = build(fields, {
+    modeSwitch,
+    editor: (area) => {
+      area.setAttribute("spellcheck", "false");
+      area.setAttribute("wrap", "off");
+      return h("div", { class: "editor" }, h("div", { class: "gutter", id: "gutter" }), area);
+    },
+    upload: h("div", { class: "field" }, h("label", { for: "f-upload" }, "Upload a file"), upload),
+  });
   const preview = h("div", { id: "preview", class: "preview" });
   const form = h("form", { id: "new-test", class: "card", novalidate: true },
     h("h1", {}, "New test"),
     config.demo_target ? h("p", { class: "muted" }, `The demo target runs at ${config.demo_target}; the form is aimed at it.`) : null,
-    modeSwitch, quickBox, scenarioBox,
-    h("h2", {}, "Load"),
-    h("div", { class: "row" }, field("shape", "Load shape", shape), field("run_time", "Run time", text("run_time", { placeholder: "60s" }), "e.g. 30s, 5m, 1h30m; empty: until stopped.")),
-    closedBox, stagesBox, arrivalBox,
-    h("h2", {}, "Thresholds"),
-    field("thresholds", "One per line", h("textarea", { id: "f-thresholds", name: "thresholds", rows: 3, placeholder: "p95 < 500ms\nfailure_rate < 1%" })),
-    h("label", { class: "check" }, h("input", { type: "checkbox", id: "f-abort_on_fail" }), " Stop the run as soon as a threshold fails"),
-    h("h2", {}, "Where from"),
-    h("div", { class: "row" },
-      field("backend", "Backend", backends),
-      field("regions", "Regions", text("regions"), "name or name:weight, comma-separated."),
-      field("workers", "Workers per region", text("workers"), "a number, or region=count, comma-separated.")),
-    localBox, awsBox,
+    nodes,
     h("div", { class: "error", id: "form-error", role: "alert" }),
     h("div", { class: "actions" },
       h("button", { type: "button", id: "preview-btn", class: "secondary", onclick: () => doPreview() }, "Preview"),
@@ -219,43 +212,46 @@ export async function renderNew(app, fromRun) {
     preview);
   app.main.replaceChildren(form);
 
-  for (const name of FIELDS) {
-    const el = input(name);
+  for (const f of fields) {
+    const el = input(f.name);
     if (!el) continue;
-    const value = values[name];
-    if (el.type === "checkbox") el.checked = !!value;
-    else if (value !== undefined && value !== "") el.value = String(value);
+    const value = startValue(f, values);
+    if (el.type === "checkbox") el.checked = value === true;
+    else if (value !== "") el.value = String(value);
   }
+  const scenario = /** @type {HTMLTextAreaElement} */ (byId("f-scenario"));
+  const format = /** @type {HTMLSelectElement} */ (byId("f-scenario_format"));
+  const backends = /** @type {HTMLSelectElement} */ (byId("f-backend"));
   if (!scenario.value) scenario.value = SCENARIO_EXAMPLE;
-  if (!shape.value) shape.value = "closed";
 
+  /** What decides which fields show: the mode and the fields conditions read (shape, backend). */
+  const watched = conditionFields(fields);
+  const state = () => Object.fromEntries([["mode", mode], ...watched.map((name) => [name, input(name)?.value || ""])]);
+  function refresh() {
+    const now = state();
+    for (const box of boxes) box.el.hidden = !matches(box.only, now);
+  }
   /** @param {string} m */
   function setMode(m) {
     mode = m;
-    quickBox.hidden = m !== "quick";
-    scenarioBox.hidden = m !== "scenario";
+    refresh();
     byId("mode-quick").classList.toggle("on", m === "quick");
     byId("mode-scenario").classList.toggle("on", m === "scenario");
     if (m === "scenario") updateGutter();
   }
-  function setShape() {
-    closedBox.hidden = shape.value !== "closed";
-    stagesBox.hidden = shape.value !== "stages";
-    arrivalBox.hidden = shape.value !== "arrival";
-  }
-  shape.addEventListener("change", setShape);
-  function setBackend() {
-    localBox.hidden = backends.value !== "local";
-    awsBox.hidden = backends.value !== "aws";
-  }
+  for (const name of watched) input(name)?.addEventListener("change", refresh);
   backends.addEventListener("change", () => {
     const info = config.backends.find((b) => b.name === backends.value);
     if (info) /** @type {HTMLInputElement} */ (byId("f-regions")).value = info.regions;
-    setBackend();
   });
   setMode(mode);
-  setShape();
-  setBackend();
+
+  /** The form as the API takes it: the fields not shown are sent empty. */
+  const readForm = () => requestOf(fields, (name) => {
+    const el = input(name);
+    if (!el) return undefined;
+    return el.type === "checkbox" ? el.checked : el.value;
+  }, state());
 
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer;
@@ -276,7 +272,7 @@ export async function renderNew(app, fromRun) {
 
   /** @param {boolean} [quiet] only check the form: show errors, keep the preview */
   async function doPreview(quiet) {
-    const r = await api("POST", "/api/preview", readForm(modeOf));
+    const r = await api("POST", "/api/preview", readForm());
     if (r.status === 422) {
       showErrors(r.data.errors);
       if (!quiet) preview.replaceChildren();
@@ -302,7 +298,7 @@ export async function renderNew(app, fromRun) {
     const button = /** @type {HTMLButtonElement} */ (byId("start-btn"));
     button.disabled = true;
     button.textContent = "Starting…";
-    const r = await api("POST", "/api/runs", readForm(modeOf));
+    const r = await api("POST", "/api/runs", readForm());
     button.disabled = false;
     button.textContent = "Start";
     if (r.status === 201) { location.hash = `#/runs/${r.data.id}`; return; }

@@ -37,7 +37,7 @@ async function boot() {
     return;
   }
   /** @type {import("./types.js").App} */
-  const app = { main, config: r.data.config, stream: null };
+  const app = { main, config: r.data.config, fields: r.data.fields, stream: null };
   byId("version").textContent = `v${app.config.version}`;
   if (r.data.latest) {
     const nav = /** @type {HTMLAnchorElement} */ (byId("nav-live"));

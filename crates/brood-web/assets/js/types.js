@@ -1,11 +1,49 @@
 // @ts-check
-// The shapes the JSON API sends (crates/brood-web/src/model.rs and compare.rs), for JSDoc only:
+// The shapes the JSON API sends (crates/brood-web/src/model.rs, fields.rs and compare.rs), for JSDoc only:
 // the other modules refer to them as import("./types.js").Name; nothing here runs.
 
 /**
  * The new-test form, every field as text (as the CLI's flags would be), plus three switches.
  * @typedef {Record<string, string | boolean>} RunRequest
  */
+
+/** @typedef {"text" | "number" | "duration" | "textarea" | "select" | "checkbox"} FieldKind */
+
+/** @typedef {"target" | "load" | "thresholds" | "where"} FieldSectionName */
+
+/** @typedef {{ value: string, label: string }} Choice */
+
+/**
+ * When a field shows (and is sent): in one mode of the page, or with one value of the shape or
+ * backend field; one key, e.g. `{ shape: "closed" }`.
+ * @typedef {{ mode?: string, shape?: string, backend?: string }} Only
+ */
+
+/**
+ * One field of the new-test form, from the server's field table (fields.rs).
+ * @typedef {object} FormField
+ * @property {string} name the RunRequest field; the input is #f-<name>, its error #e-<name>
+ * @property {string} label
+ * @property {FieldKind} kind
+ * @property {string} placeholder empty for none
+ * @property {string} help empty for none
+ * @property {Choice[]} options a select's choices
+ * @property {FieldSectionName} section
+ * @property {string | null} [row] fields next to each other with the same row share one
+ * @property {Only | null} [only]
+ * @property {string | null} [default] what the server takes when the field is empty
+ * @property {number | null} [lines] a textarea's height
+ */
+
+/** @typedef {{ name: string | null, fields: FormField[] }} FieldRow */
+
+/**
+ * Consecutive fields with the same condition; `id` (quick-box, shape-closed, backend-aws) is null
+ * for fields always shown.
+ * @typedef {{ id: string | null, only: Only | null, rows: FieldRow[] }} FieldBox
+ */
+
+/** @typedef {{ name: FieldSectionName, boxes: FieldBox[] }} FieldSection */
 
 /**
  * @typedef {object} FieldError
@@ -161,11 +199,13 @@
  */
 
 /**
- * What every view gets from main.js: the page's main element, the server's configuration, and
- * the live run's event stream (one at a time; a view that leaves the live run closes it).
+ * What every view gets from main.js: the page's main element, the server's configuration, the
+ * form's field table, and the live run's event stream (one at a time; a view that leaves the
+ * live run closes it).
  * @typedef {object} App
  * @property {HTMLElement} main
  * @property {UiConfig} config
+ * @property {FormField[]} fields
  * @property {EventSource | null} stream
  */
 
