@@ -299,16 +299,22 @@ async fn clean_scheduled_actions(
     for action in out.scheduled_update_group_actions() {
         let name = action.scheduled_action_name().unwrap_or_default();
         if !dry_run {
-            match asg
+            let sent = asg
                 .delete_scheduled_action()
                 .auto_scaling_group_name(group)
                 .scheduled_action_name(name)
                 .send()
-                .await
+                .await;
+            // AutoScaling says ValidationError for an action (or group) that no longer exists.
+            if deleted(
+                sent,
+                &["ValidationError"],
+                "DeleteScheduledAction",
+                region,
+                name,
+            )? == Gone::Already
             {
-                Ok(_) => {}
-                Err(e) if code(&e) == Some("ValidationError") => continue, // already gone
-                Err(e) => return Err(aws_error("DeleteScheduledAction", region, name, e)),
+                continue;
             }
         }
         removed.push(format!("scheduled action {name} of {group} ({region})"));
