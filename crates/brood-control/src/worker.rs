@@ -6,6 +6,7 @@
 //! `--idle-exit`, and stops a run when the controller has been silent for `--dead-man`.
 
 use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ use brood_report::{write_exceptions_csv, write_failures_csv, write_stats_csv, St
 use brood_stats::{RunStats, Snapshot};
 
 use crate::input::WorkerInput;
+use crate::observer::Command;
 use crate::outcome::Outcome;
 use crate::queues::control_queue;
 
@@ -56,6 +58,11 @@ struct Worker<'a> {
     verifier: Verifier,
     worker_id: WorkerId,
     region: Region,
+    /// SIGTERM and Ctrl-C, for a worker that is its own process: the run in progress stops and
+    /// its results are stored before the worker exits.
+    interrupts: Option<Receiver<Command>>,
+    /// Interrupted: leave after the current job.
+    leaving: bool,
 }
 
 impl Worker<'_> {
@@ -104,6 +111,8 @@ impl Worker<'_> {
                     let _ = self.transport.ack(queue, &delivery.receipt).await;
                     return Ok(());
                 }
+                // Not started yet: the job goes back to its queue for another worker.
+                None if self.interrupted().is_some() => return Ok(()),
                 None => {}
             }
         };
@@ -203,6 +212,17 @@ impl Worker<'_> {
                     Some(Control::Start(_)) => last_heard = Instant::now(),
                     None => {}
                 }
+            }
+            match self.interrupted() {
+                Some(Command::Stop) => {
+                    eprintln!(
+                        "brood worker {}: interrupted; stopping the run and storing its results",
+                        self.worker_id
+                    );
+                    engine.stop();
+                }
+                Some(Command::Abort) => engine.abort(),
+                None => {}
             }
             if last_heard.elapsed() > dead_man {
                 eprintln!(
@@ -374,6 +394,13 @@ impl Worker<'_> {
         );
         let _ = self.send(controller, &Message::Error(report)).await;
     }
+
+    /// A signal since the last look, if any; after one the worker leaves once its job is done.
+    fn interrupted(&mut self) -> Option<Command> {
+        let command = self.interrupts.as_ref()?.try_recv().ok()?;
+        self.leaving = true;
+        Some(command)
+    }
 }
 
 /// The queues, the store and the spool folder a worker uses, and its id.
@@ -464,11 +491,19 @@ async fn aws_backend(args: &WorkerInput) -> Result<WorkerBackend> {
 
 async fn serve(args: &WorkerInput) -> Result<()> {
     let backend = backend(args).await?;
-    serve_on(args, backend).await
+    serve_with(args, backend, Some(crate::process::interrupts())).await
 }
 
 /// Takes and runs jobs from `args.queue` over `backend` until idle for `--idle-exit`.
 pub async fn serve_on(args: &WorkerInput, backend: WorkerBackend) -> Result<()> {
+    serve_with(args, backend, None).await
+}
+
+async fn serve_with(
+    args: &WorkerInput,
+    backend: WorkerBackend,
+    interrupts: Option<Receiver<Command>>,
+) -> Result<()> {
     let key = public_key_from_hex(&args.controller_key).context("--controller-key")?;
     let region = Region::new(args.region.clone()).context("--region")?;
     let mut ctx = Worker {
@@ -479,6 +514,8 @@ pub async fn serve_on(args: &WorkerInput, backend: WorkerBackend) -> Result<()> 
         verifier: Verifier::new(key),
         worker_id: backend.worker_id,
         region,
+        interrupts,
+        leaving: false,
     };
     let queue = QueueName(args.queue.clone());
     let idle_exit = crate::settings::duration_flag(&args.idle_exit, "--idle-exit")?;
@@ -488,6 +525,10 @@ pub async fn serve_on(args: &WorkerInput, backend: WorkerBackend) -> Result<()> 
         ctx.worker_id, queue.0
     );
     loop {
+        if ctx.interrupted().is_some() || ctx.leaving {
+            eprintln!("brood worker {}: interrupted, exiting", ctx.worker_id);
+            return Ok(());
+        }
         if idle_since.elapsed() >= idle_exit {
             eprintln!(
                 "brood worker {}: no job for {idle_exit:?}, exiting",

@@ -447,3 +447,41 @@ fn a_run_whose_controller_died_is_recovered_from_what_workers_stored() {
     let requests: u64 = recovered[2].parse().unwrap();
     assert!(requests > 0 && requests <= target.requests());
 }
+
+/// Hardening item 9: a worker sent SIGTERM mid-run (as a fleet going down, or a spot instance
+/// being reclaimed, sends it) stops its share of the load, stores its results and reports done
+/// before it exits; the run goes on with the others.
+#[test]
+fn hardening_9_a_worker_stores_its_results_on_sigterm() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let child = brood()
+        .args(["run", &target.url("/"), "-u", "4", "-r", "100", "-t", "6s"])
+        .args(["--backend", "local", "--regions", "local-a,local-b"])
+        .args(["--exit-code-on-error", "0", "--quiet", "--results"])
+        .arg(results.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while target.requests() < 200 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pids = worker_pids(results.path());
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    let sent = Command::new("kill")
+        .args(["-TERM", &pids[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let o = child.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{err}");
+    let run = run_dir(results.path());
+    // Both workers stored their results, the terminated one too, and neither was lost.
+    assert_eq!(worker_snapshots(&run).len(), 2, "{out}\n{err}");
+    assert!(!out.contains("LOST"), "{out}");
+    assert_eq!(out.matches(" done").count(), 2, "{out}");
+}
