@@ -146,10 +146,19 @@ pub fn elf_arch(head: &[u8]) -> Result<Arch, FleetError> {
     }
 }
 
-/// The bucket key of a binary: one per version and checksum.
+/// A binary as it is uploaded: gzip, which the AMI's `gunzip` unpacks.
+pub fn pack(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to memory cannot fail.
+    let _ = gz.write_all(bytes);
+    gz.finish().unwrap_or_default()
+}
+
+/// The bucket key of a binary, gzip-compressed: one per version and checksum.
 pub fn binary_key(version: &str, sha256: &str) -> String {
     format!(
-        "{}{version}-{}/brood",
+        "{}{version}-{}/brood.gz",
         crate::policy::BINARY_PREFIX,
         &sha256[..16]
     )
@@ -200,7 +209,15 @@ impl AsgFleet {
                     }
                 };
                 if !exists {
-                    let body = bytes.clone();
+                    // Compressed: a build's debug information shrinks to a fraction, and every
+                    // instance downloads the binary on boot.
+                    let body = pack(&bytes);
+                    eprintln!(
+                        "brood: uploading the worker binary ({:.1} MB, {:.1} MB compressed) to \
+                         s3://{bucket}/{key}",
+                        bytes.len() as f64 / 1e6,
+                        body.len() as f64 / 1e6
+                    );
                     retry(&[], || async {
                         s3.put_object()
                             .bucket(bucket)
@@ -812,6 +829,6 @@ mod tests {
     #[test]
     fn binaries_are_keyed_by_version_and_checksum() {
         let k = binary_key("0.1.0", &"ab".repeat(32));
-        assert_eq!(k, "bin/0.1.0-abababababababab/brood");
+        assert_eq!(k, "bin/0.1.0-abababababababab/brood.gz");
     }
 }

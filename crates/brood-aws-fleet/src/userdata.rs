@@ -100,7 +100,7 @@ trap leave EXIT
 
 mkdir -p "$work/spool"
 cd "$work"
-aws s3 cp --only-show-errors --region {home} s3://{bucket}/{key} "$bin/brood.download"
+aws s3 cp --only-show-errors --region {home} s3://{bucket}/{key} - | gunzip > "$bin/brood.download"
 if ! echo "{sha}  $bin/brood.download" | sha256sum --check --quiet; then
   echo "brood: the worker binary's checksum does not match" >&2
   rm -f "$bin/brood.download"

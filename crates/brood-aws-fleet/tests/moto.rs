@@ -727,7 +727,7 @@ async fn the_user_data_starts_a_checked_worker_and_a_corrupt_binary_leaves_for_g
         "#!/bin/sh\n{{ pwd; printf '%s\\n' \"$@\"; }} > {}\n",
         argv.display()
     );
-    put(shim.clone().into_bytes()).await;
+    put(brood_aws_fleet::fleet::pack(shim.as_bytes())).await;
     let good = user_data.replace(&binary.sha256, &sha256_hex(shim.as_bytes()));
     assert_ne!(good, user_data);
     let out = run_user_data(&good, &machine, &fake_imds(up[0].id.clone(), region));
@@ -760,7 +760,7 @@ async fn the_user_data_starts_a_checked_worker_and_a_corrupt_binary_leaves_for_g
     // terminates itself through its group with the desired capacity decremented.
     let mut corrupt = std::fs::read(fake_binary(dir.path())).unwrap();
     corrupt[100] ^= 0xff;
-    put(corrupt).await;
+    put(brood_aws_fleet::fleet::pack(&corrupt)).await;
     let machine = dir.path().join("b");
     let out = run_user_data(&user_data, &machine, &fake_imds(up[1].id.clone(), region));
     let stderr = String::from_utf8_lossy(&out.stderr);
