@@ -48,8 +48,9 @@ impl Files {
             .into_iter()
             .flatten()
         {
-            // Fail now rather than after a long run.
-            create(path)?;
+            // Fail now rather than after a long run, without emptying a file already there:
+            // these are written whole at the end, or not at all.
+            writable(path)?;
         }
         Ok(Files {
             prefix: outputs.csv_prefix.clone(),
@@ -119,6 +120,16 @@ impl Files {
     }
 }
 
+/// Whether a file can be written at `path`, tried with a probe beside it that is removed again.
+fn writable(path: &Path) -> Result<()> {
+    let mut probe = path.as_os_str().to_owned();
+    probe.push(format!(".probe-{}", std::process::id()));
+    let probe = PathBuf::from(probe);
+    create(&probe)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 fn create(path: &Path) -> Result<File> {
     File::create(path).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -127,8 +138,15 @@ fn create(path: &Path) -> Result<File> {
 fn replace(path: &str, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
     let tmp = format!("{path}.tmp");
     let mut w = BufWriter::new(create(Path::new(&tmp))?);
-    write(&mut w).with_context(|| format!("writing {path}"))?;
-    w.flush().with_context(|| format!("writing {path}"))?;
+    let written = write(&mut w)
+        .and_then(|()| w.flush().map_err(Into::into))
+        .with_context(|| format!("writing {path}"));
     drop(w);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {path}"))
+    // A file that could not be written whole leaves no half of itself behind.
+    let done = written
+        .and_then(|()| std::fs::rename(&tmp, path).with_context(|| format!("cannot write {path}")));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
 }

@@ -531,3 +531,45 @@ fn a_run_that_generated_no_load_exits_4_and_says_why() {
     }
     assert_eq!(target.requests(), 0);
 }
+
+/// Hardening item 15: the JSON summary and the HTML report are written whole at the end or not
+/// at all: a run killed before its end leaves an earlier run's files as they were, never an
+/// empty file, and no temporary file behind.
+#[test]
+fn hardening_15_reports_are_never_left_empty() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("out.json"), "{\"earlier\": true}").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brood"))
+        .args([
+            "run",
+            &target.url("/"),
+            "-u",
+            "2",
+            "-r",
+            "100",
+            "-t",
+            "60s",
+            "--quiet",
+        ])
+        .args(["--json", "out.json", "--html", "out.html"])
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while target.requests() < 100 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.json")).unwrap(),
+        "{\"earlier\": true}"
+    );
+    assert!(!dir.path().join("out.html").exists());
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["out.json"], "{left:?}");
+}
