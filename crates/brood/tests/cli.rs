@@ -573,3 +573,33 @@ fn hardening_15_reports_are_never_left_empty() {
         .collect();
     assert_eq!(left, ["out.json"], "{left:?}");
 }
+
+/// Hardening item 14: a response with two different Content-Length values is a failure with
+/// that reason (RFC 9112 §6.3), not a hang or a success with leftover bytes.
+#[test]
+fn hardening_14_conflicting_content_lengths_are_failures() {
+    let script = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhello".to_vec();
+    let target = brood_target::RawTarget::start(script, brood_target::RawMode::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = brood(
+        &[
+            "run",
+            &target.url("/"),
+            "-u",
+            "1",
+            "-r",
+            "10",
+            "-t",
+            "1s",
+            "--csv",
+            "c",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let failures = std::fs::read_to_string(dir.path().join("c_failures.csv")).unwrap();
+    assert!(
+        failures.contains("conflicting Content-Length values 2 and 5"),
+        "{failures}"
+    );
+}

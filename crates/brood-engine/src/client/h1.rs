@@ -355,11 +355,22 @@ fn parse_head(
             continue;
         }
         if name.eq_ignore_ascii_case("content-length") {
+            // RFC 9112 §6.3: repeated values (in one field or several) must all agree, or the
+            // message's framing is unknown and the connection cannot be trusted.
             let text = std::str::from_utf8(h.value).unwrap_or("").trim();
-            length =
-                Some(text.parse::<u64>().map_err(|_| {
+            for part in text.split(',').map(str::trim) {
+                let n = part.parse::<u64>().map_err(|_| {
                     ClientError::Protocol(format!("invalid Content-Length {text:?}"))
-                })?);
+                })?;
+                match length {
+                    Some(earlier) if earlier != n => {
+                        return Err(ClientError::Protocol(format!(
+                            "conflicting Content-Length values {earlier} and {n}"
+                        )))
+                    }
+                    _ => length = Some(n),
+                }
+            }
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = contains_token(h.value, "chunked");
         } else if name.eq_ignore_ascii_case("connection") {
@@ -435,6 +446,30 @@ mod tests {
         )
         .is_err());
         assert!(parse_head(b"garbage\r\n\r\n", false, false).is_err());
+        // Hardening item 14: conflicting lengths are an error; repeated equal ones are not.
+        let conflict = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
+            false,
+            false,
+        );
+        assert_eq!(
+            conflict.unwrap_err().to_string(),
+            "invalid response: conflicting Content-Length values 5 and 7"
+        );
+        assert!(parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5, 6\r\n\r\n",
+            false,
+            false
+        )
+        .is_err());
+        let (_, framing, _) = parse_head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\nContent-Length: 5\r\n\r\n",
+            false,
+            false,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(framing, Framing::Length(5));
         let (head, _, _) = parse_head(b"HTTP/1.1 302 Found\r\nLocation: /next\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false, false)
         .unwrap()
         .unwrap();
