@@ -169,7 +169,37 @@ pub async fn guard(State(app): State<Arc<AppState>>, request: Request, next: Nex
             return refuse(StatusCode::FORBIDDEN, &path, reason);
         }
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    api_errors_as_json(&path, response).await
+}
+
+/// Bodies larger than this are read for a rejection's text at most.
+const REJECTION_TEXT_LIMIT: usize = 4096;
+
+/// Rejections axum writes as plain text (a body over the size limit, a body that is not JSON,
+/// a wrong content type) become `{"error": …}` under `/api/`, as every other API error is.
+async fn api_errors_as_json(path: &str, response: Response) -> Response {
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/plain"));
+    let status = response.status();
+    if !path.starts_with("/api/")
+        || !plain
+        || !(status.is_client_error() || status.is_server_error())
+    {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), REJECTION_TEXT_LIMIT)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let message = match text.trim() {
+        "" => status.canonical_reason().unwrap_or("refused").to_string(),
+        t => t.to_string(),
+    };
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 /// Why a state-changing request is refused as cross-site, if it is.

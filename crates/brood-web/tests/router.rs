@@ -725,3 +725,41 @@ async fn every_es_module_is_served() {
         );
     }
 }
+
+/// Hardening item 15: a body over the limit (and a body that is not JSON) is refused under
+/// `/api/` with a JSON error like every other API error, not plain text.
+#[tokio::test]
+async fn oversized_and_malformed_api_bodies_get_json_errors() {
+    let fake = Fake::new();
+    let (router, csrf) = loopback(&fake);
+    let huge = "x".repeat(3 << 20);
+    let request = Request::post("/api/preview")
+        .header("host", "127.0.0.1:5000")
+        .header("content-type", "application/json")
+        .header("x-csrf-token", &csrf)
+        .body(Body::from(format!("{{\"url\": \"{huge}\"}}")))
+        .unwrap();
+    let (status, headers, body) = send(&router, request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("length limit"),
+        "{body}"
+    );
+    let request = Request::post("/api/preview")
+        .header("host", "127.0.0.1:5000")
+        .header("content-type", "application/json")
+        .header("x-csrf-token", &csrf)
+        .body(Body::from("{not json"))
+        .unwrap();
+    let (status, _, body) = send(&router, request).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(
+        serde_json::from_str::<Value>(&body).unwrap()["error"].is_string(),
+        "{body}"
+    );
+}
