@@ -1,6 +1,6 @@
 //! A run's and a worker's inputs as plain values: what `brood run` and `brood worker` take on
 //! the command line, or the web form fills in, before anything is checked. Every field is text or
-//! a plain number as given; [`crate::settings`] checks them, with errors naming the flag.
+//! a plain number as given; `settings.rs` checks them, with errors naming the flag.
 
 use std::path::PathBuf;
 

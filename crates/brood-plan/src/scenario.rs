@@ -2,7 +2,7 @@
 //! tasks, as deserialized from YAML or TOML and checked field by field.
 //!
 //! The model keeps what the file says (optional fields stay `None`); defaults are applied by
-//! [`crate::compile()`]. A task holds a list of [`Step`]s: requests, think times and picks.
+//! `compile()`. A task holds a list of [`Step`]s: requests, think times and picks.
 //! How each form of task and step is read lives in `step.rs`.
 
 use std::collections::HashSet;
