@@ -19,8 +19,9 @@ use brood_cluster::{
 };
 use brood_history::{Headline, History, RunRecord, Status};
 use brood_protocol::{
-    decode, encode, generate_signing_key, load_secret_key, new_nonce, plan_hash, public_key_to_hex,
-    save_secret_key, Job, Message, Region, RunId, SigningKey, Start, Stop,
+    canonical_plan_bytes, decode, encode, generate_signing_key, load_secret_key, new_nonce,
+    plan_hash, public_key_to_hex, save_secret_key, stored_plan_key, Job, Message, ProtocolError,
+    Region, RunId, SigningKey, Start, Stop,
 };
 use brood_report::{evaluate, write_stats_csv, write_summary_table, ThresholdResult};
 use brood_stats::{RunStats, Snapshot};
@@ -99,6 +100,8 @@ struct Controller<'o> {
     /// only read their control queue, so that their role needs no grant to create or delete
     /// queues. Deleted when the run ends.
     control_queues: BTreeSet<String>,
+    /// The plan waits in the artifact store (too big for the jobs); removed at the end.
+    plan_stored: bool,
     start_at: Option<u64>,
     last_keep_alive: Instant,
     /// When the fleet was asked for its workers: what a cloud run spends counts from here.
@@ -207,6 +210,7 @@ impl<'o> Controller<'o> {
             pending: Vec::new(),
             started: Vec::new(),
             control_queues: BTreeSet::new(),
+            plan_stored: false,
             start_at: None,
             last_keep_alive: Instant::now(),
             launched: None,
@@ -319,6 +323,10 @@ impl<'o> Controller<'o> {
                 .await;
         }
         let _ = transport.delete_queue(&self.controller_queue).await;
+        if self.plan_stored {
+            let key = stored_plan_key(&self.run, &plan_hash(&self.settings.plan));
+            let _ = self.backend.store.delete(&key).await;
+        }
     }
 
     /// Copies what a remote store holds of the run into its folder.
@@ -572,9 +580,8 @@ impl<'o> Controller<'o> {
     }
 
     /// One signed job per worker slot, into its region's jobs queue.
-    async fn send_jobs(&self) -> Result<()> {
-        let plan = &self.settings.plan;
-        let hash = plan_hash(plan);
+    async fn send_jobs(&mut self) -> Result<()> {
+        let hash = plan_hash(&self.settings.plan);
         let barrier = self.dist.barrier_timeout;
         // Jobs wait in their queues while the fleet comes up.
         let provisioning = self.dist.provision_timeout;
@@ -586,13 +593,13 @@ impl<'o> Controller<'o> {
                 .find(|r| r.name == slot.region)
                 .ok_or_else(|| anyhow!("region {} vanished", slot.region))?;
             let now = brood_engine::unix_ms_now();
-            let job = Job {
+            let mut job = Job {
                 run_id: self.run.clone(),
                 region: Region::new(slot.region.clone())?,
                 slot: slot.slot,
                 workers_in_region: region.workers,
                 segment: slot.segment,
-                plan: plan.clone(),
+                plan: (!self.plan_stored).then(|| self.settings.plan.clone()),
                 plan_hash: hash.clone(),
                 controller_queue: self.controller_queue.0.clone(),
                 issued_ms: now,
@@ -601,12 +608,38 @@ impl<'o> Controller<'o> {
                 barrier_timeout_ms: barrier.as_millis() as u64,
                 heartbeat_ms: 1000,
             };
-            let bytes = encode(&Message::Job(Box::new(job)), Some(&self.key))?;
+            let bytes = match encode(&Message::Job(Box::new(job.clone())), Some(&self.key)) {
+                Err(ProtocolError::Oversized { len, .. }) if job.plan.is_some() => {
+                    self.store_plan(len).await?;
+                    job.plan = None;
+                    encode(&Message::Job(Box::new(job)), Some(&self.key))?
+                }
+                other => other?,
+            };
             self.backend
                 .transport
                 .send(&jobs_queue(&slot.region), &bytes)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Puts the plan where workers read it when a job with it would be larger than a message
+    /// (big feeds): the artifact store, under the key its signed hash names.
+    async fn store_plan(&mut self, job_len: usize) -> Result<()> {
+        let key = stored_plan_key(&self.run, &plan_hash(&self.settings.plan));
+        let bytes = canonical_plan_bytes(&self.settings.plan);
+        self.backend
+            .store
+            .put(&key, &bytes)
+            .await
+            .with_context(|| format!("storing the plan ({} bytes) at {key}", bytes.len()))?;
+        self.plan_stored = true;
+        self.observer.note(&format!(
+            "the plan with its feeds is {} KiB, more than a message carries ({job_len} bytes with \
+             the job): the workers read it from the artifact store",
+            bytes.len() / 1024
+        ));
         Ok(())
     }
 

@@ -14,8 +14,9 @@ use anyhow::{anyhow, Context, Result};
 use brood_cluster::{ArtifactStore, Delivery, QueueName, Transport};
 use brood_engine::{EngineConfig, StartAt};
 use brood_protocol::{
-    decode, encode, public_key_from_hex, Control, Done, ErrorReport, Health, Heartbeat, Job,
-    Message, Ready, Region, RunId, SnapshotReport, Verifier, WorkerId,
+    decode, encode, public_key_from_hex, read_stored_plan, stored_plan_key, Control, Done,
+    ErrorReport, Health, Heartbeat, Job, Message, Ready, Region, RunId, SnapshotReport, Verifier,
+    WorkerId,
 };
 use brood_report::{write_exceptions_csv, write_failures_csv, write_stats_csv, StatsHistoryWriter};
 use brood_stats::{RunStats, Snapshot};
@@ -67,7 +68,13 @@ struct Worker<'a> {
 
 impl Worker<'_> {
     /// Runs one verified job to its end; the job is acknowledged once results are stored.
-    async fn run_job(&mut self, queue: &QueueName, delivery: &Delivery, job: Job) -> Result<()> {
+    async fn run_job(
+        &mut self,
+        queue: &QueueName,
+        delivery: &Delivery,
+        mut job: Job,
+    ) -> Result<()> {
+        self.fetch_plan(&mut job).await?;
         let run = job.run_id.clone();
         let control = control_queue(run.as_str(), self.worker_id.as_str());
         let controller = QueueName(job.controller_queue.clone());
@@ -142,6 +149,24 @@ impl Worker<'_> {
         Ok(())
     }
 
+    /// The job's plan, when it did not travel in the job: read from the artifact store and
+    /// accepted only if it hashes to the job's signed `plan_hash`.
+    async fn fetch_plan(&self, job: &mut Job) -> Result<()> {
+        if job.plan.is_some() {
+            return Ok(());
+        }
+        let key = stored_plan_key(&job.run_id, &job.plan_hash);
+        let bytes = self
+            .store
+            .get(&key)
+            .await
+            .with_context(|| format!("reading the run's plan at {key}"))?
+            .ok_or_else(|| anyhow!("the run's plan is not in the artifact store at {key}"))?;
+        let plan = read_stored_plan(&bytes, &job.plan_hash).map_err(|r| anyhow!("{r}"))?;
+        job.plan = Some(plan);
+        Ok(())
+    }
+
     /// Runs the engine from the common start, sending a snapshot every second and obeying stops.
     /// Returns the worker's own stats, its history rows' CSV, and its last snapshot seq.
     async fn drive(
@@ -167,9 +192,9 @@ impl Worker<'_> {
             added_latency: Duration::from_millis(self.args.added_latency_ms()),
             ..EngineConfig::default()
         };
-        let (engine, deltas) =
-            brood_engine::start(Arc::new(job.plan.clone()), job.segment, &config, start)
-                .context("starting the engine")?;
+        let plan = job.plan.clone().context("the job's plan was not read")?;
+        let (engine, deltas) = brood_engine::start(Arc::new(plan), job.segment, &config, start)
+            .context("starting the engine")?;
         let mut stats = RunStats::new(at_unix_ms);
         let mut history = StatsHistoryWriter::new(Vec::new())?;
         let mut seq = 0u64;

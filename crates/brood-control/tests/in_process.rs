@@ -345,3 +345,53 @@ fn a_launch_the_backend_gives_up_on_ends_the_run_with_its_reason_and_every_regio
         .unwrap()
         .contains("VcpuLimitExceeded"));
 }
+
+/// A plan too big for a message (a 450 KB feed) goes to the workers through the artifact store:
+/// the run passes, every request the target answered is merged, the notes say why, and the
+/// stored plan is gone once the run is over.
+#[test]
+fn a_feed_larger_than_a_message_reaches_the_workers_through_the_store() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = String::from("term\n");
+    for n in 0..30_000 {
+        rows.push_str(&format!("term-number-{n:08}\n"));
+    }
+    assert!(rows.len() > 400_000, "{}", rows.len());
+    std::fs::write(dir.path().join("terms.csv"), rows).unwrap();
+    let scenario = dir.path().join("big-feed.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "users:\n  - name: searcher\n    feeds:\n      - {{ file: terms.csv }}\n    tasks:\n      \
+             - get: {}\n        query: {{ q: \"{{{{term}}}}\" }}\n",
+            target.url("/")
+        ),
+    )
+    .unwrap();
+    let input = RunInput {
+        url: None,
+        scenario: Some(scenario),
+        ..two_region_input(&target, results.path(), "2s")
+    };
+    let (outcome, recorder, store) = run_in_process(&input, None);
+    assert_eq!(outcome, Outcome::Success, "{:?}", recorder.notes);
+    assert!(
+        recorder
+            .notes
+            .iter()
+            .any(|n| n.contains("the workers read it from the artifact store")),
+        "{:?}",
+        recorder.notes
+    );
+    assert!(recorder.merged_requests > 0);
+    assert_eq!(recorder.merged_requests, target.requests());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let left = runtime
+        .block_on(brood_cluster::ArtifactStore::list(&*store, "spill/plans/"))
+        .unwrap();
+    assert!(left.is_empty(), "the stored plan was left behind: {left:?}");
+}

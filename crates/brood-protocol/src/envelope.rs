@@ -77,8 +77,8 @@ impl Decoded {
 pub fn encode(message: &Message, key: Option<&SigningKey>) -> Result<Vec<u8>, ProtocolError> {
     message.validate()?;
     if let Message::Job(job) = message {
-        let computed = crate::plan_hash(&job.plan);
-        if computed != job.plan_hash {
+        let computed = job.plan.as_ref().map(crate::plan_hash);
+        if let Some(computed) = computed.filter(|c| *c != job.plan_hash) {
             return Err(ProtocolError::Invalid {
                 kind: Kind::Job,
                 field: "plan_hash",

@@ -37,9 +37,11 @@ pub use keys::{
 };
 pub use kind::Kind;
 pub use message::{
-    Done, ErrorReport, Health, Heartbeat, Job, Message, Ready, SnapshotReport, Start, Stop,
-    Validity, MAX_ERROR_LEN, MAX_HOST_LEN, MAX_LOCATION_LEN, NONCE_HEX_LEN, PLAN_HASH_HEX_LEN,
+    stored_plan_key, Done, ErrorReport, Health, Heartbeat, Job, Message, Ready, SnapshotReport,
+    Start, Stop, Validity, MAX_ERROR_LEN, MAX_HOST_LEN, MAX_LOCATION_LEN, NONCE_HEX_LEN,
+    PLAN_HASH_HEX_LEN,
 };
 pub use verify::{
-    Control, Rejection, ReplayGuard, Verifier, CLOCK_SKEW_MS, DEFAULT_REPLAY_CAPACITY,
+    read_stored_plan, Control, Rejection, ReplayGuard, Verifier, CLOCK_SKEW_MS,
+    DEFAULT_REPLAY_CAPACITY,
 };

@@ -25,6 +25,13 @@ pub const MAX_HOST_LEN: usize = 255;
 /// Longest error text a worker sends; [`ErrorReport::new`] cuts longer text to fit.
 pub const MAX_ERROR_LEN: usize = 16 * 1024;
 
+/// Where a job's plan waits in the artifact store when it does not travel in the job: under the
+/// prefix for the large parts of messages (which workers may read), named by run and plan hash,
+/// so the signed job names it without a field of its own.
+pub fn stored_plan_key(run: &RunId, plan_hash: &str) -> String {
+    format!("spill/plans/{run}/{plan_hash}.json")
+}
+
 /// Controller → one worker: run your part of this plan. Signed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,9 +43,14 @@ pub struct Job {
     pub workers_in_region: u32,
     /// The worker's fraction of the whole run's load, `0 <= start <= end <= 1`.
     pub segment: Segment,
-    pub plan: Plan,
-    /// [`plan_hash`](crate::plan_hash) of `plan`; a worker refuses a job whose plan hashes
-    /// differently (another brood version would read the plan differently).
+    /// The plan, in the job itself; `None` when the job would be larger than a message
+    /// ([`MAX_MESSAGE_BYTES`](crate::MAX_MESSAGE_BYTES): big feeds) and the plan waits in the
+    /// artifact store at [`stored_plan_key`], as its [`canonical_plan_bytes`](crate::canonical_plan_bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    /// [`plan_hash`](crate::plan_hash) of the plan; a worker refuses a job whose plan hashes
+    /// differently (another brood version would read the plan differently, or the stored plan
+    /// is not the one the controller signed for).
     pub plan_hash: String,
     /// Where the worker sends its messages (a queue name or URL, as the transport names it).
     pub controller_queue: String,

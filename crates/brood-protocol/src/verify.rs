@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use brood_plan::Plan;
 use ed25519_dalek::VerifyingKey;
 
 use crate::error::ProtocolError;
@@ -62,6 +63,10 @@ pub enum Rejection {
     PlanHashMismatch {
         stated: String,
         computed: String,
+    },
+    /// The plan in the artifact store is not a plan this build reads.
+    StoredPlan {
+        reason: String,
     },
     WrongVersion {
         found: u16,
@@ -116,6 +121,11 @@ impl fmt::Display for Rejection {
                 f,
                 "job rejected: its plan hashes to {computed} but the job says {stated} (the \
                  controller and this worker read plans differently; run the same brood version)"
+            ),
+            Rejection::StoredPlan { reason } => write!(
+                f,
+                "job rejected: its plan in the artifact store cannot be read ({reason}; run the \
+                 same brood version as the controller)"
             ),
             Rejection::WrongVersion { found, supported } => write!(
                 f,
@@ -249,12 +259,8 @@ impl Verifier {
             }
         };
         check_window(job.issued_ms, job.expires_ms, now_ms)?;
-        let computed = crate::plan_hash(&job.plan);
-        if computed != job.plan_hash {
-            return Err(Rejection::PlanHashMismatch {
-                stated: job.plan_hash.clone(),
-                computed,
-            });
+        if let Some(plan) = &job.plan {
+            check_plan_hash(plan, &job.plan_hash)?;
         }
         self.replay
             .check_and_remember(&job.nonce, job.expires_ms, now_ms)?;
@@ -315,6 +321,28 @@ fn check_window(issued_ms: u64, expires_ms: u64, now_ms: u64) -> Result<(), Reje
     }
     if now_ms >= expires_ms.saturating_add(CLOCK_SKEW_MS) {
         return Err(Rejection::Expired { expires_ms, now_ms });
+    }
+    Ok(())
+}
+
+/// The plan of a verified job whose plan waits in the artifact store: `bytes` read from
+/// [`stored_plan_key`](crate::stored_plan_key), accepted only when they hash to the job's
+/// signed `plan_hash`.
+pub fn read_stored_plan(bytes: &[u8], plan_hash: &str) -> Result<Plan, Rejection> {
+    let plan: Plan = serde_json::from_slice(bytes).map_err(|e| Rejection::StoredPlan {
+        reason: e.to_string(),
+    })?;
+    check_plan_hash(&plan, plan_hash)?;
+    Ok(plan)
+}
+
+fn check_plan_hash(plan: &Plan, stated: &str) -> Result<(), Rejection> {
+    let computed = crate::plan_hash(plan);
+    if computed != stated {
+        return Err(Rejection::PlanHashMismatch {
+            stated: stated.to_string(),
+            computed,
+        });
     }
     Ok(())
 }

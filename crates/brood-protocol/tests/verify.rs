@@ -4,8 +4,8 @@
 mod common;
 
 use brood_protocol::{
-    decode, decode_text, encode, encode_text, Control, Kind, Message, Rejection, ReplayGuard,
-    Verifier, CLOCK_SKEW_MS,
+    canonical_plan_bytes, decode, decode_text, encode, encode_text, read_stored_plan,
+    stored_plan_key, Control, Kind, Message, Rejection, ReplayGuard, Verifier, CLOCK_SKEW_MS,
 };
 use common::*;
 
@@ -137,6 +137,48 @@ fn a_plan_hash_mismatch_is_rejected_even_when_signed() {
         "{rejection}"
     );
     assert!(rejection.to_string().contains("same brood version"));
+}
+
+#[test]
+fn a_job_whose_plan_waits_in_the_store_is_verified_by_the_stored_bytes_hash() {
+    let full = job(NONCE);
+    let plan = full.plan.clone().unwrap();
+    let mut small = full.clone();
+    small.plan = None;
+    let bytes = encode(
+        &Message::Job(Box::new(small.clone())),
+        Some(&controller_key()),
+    )
+    .unwrap();
+    let accepted = verifier()
+        .verify_job(&decode(&bytes).unwrap(), NOW)
+        .unwrap();
+    assert_eq!(accepted.plan, None);
+    assert_eq!(
+        stored_plan_key(&accepted.run_id, &accepted.plan_hash),
+        format!("spill/plans/{}/{}.json", full.run_id, full.plan_hash)
+    );
+
+    let stored = canonical_plan_bytes(&plan);
+    assert_eq!(
+        read_stored_plan(&stored, &accepted.plan_hash).unwrap(),
+        plan
+    );
+
+    // Another plan under the key (a tampered or stale object) is refused by the signed hash.
+    let mut other = plan.clone();
+    other.stop_timeout = std::time::Duration::from_secs(99);
+    let rejection =
+        read_stored_plan(&canonical_plan_bytes(&other), &accepted.plan_hash).unwrap_err();
+    assert!(
+        matches!(rejection, Rejection::PlanHashMismatch { .. }),
+        "{rejection}"
+    );
+    let rejection = read_stored_plan(b"{not json", &accepted.plan_hash).unwrap_err();
+    assert!(
+        rejection.to_string().contains("artifact store"),
+        "{rejection}"
+    );
 }
 
 #[test]

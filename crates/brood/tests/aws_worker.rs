@@ -66,7 +66,7 @@ fn job(run: &str, url: &str, run_time: Duration) -> Job {
         workers_in_region: 1,
         segment: brood_plan::Segment::WHOLE,
         plan_hash: plan_hash(&plan),
-        plan,
+        plan: Some(plan),
         controller_queue: format!("controller-{run}"),
         issued_ms: now,
         expires_ms: now + 60_000,

@@ -257,7 +257,7 @@ fn a_worker_rejects_a_job_signed_by_another_controller() {
         workers_in_region: 1,
         segment: brood_plan::Segment::WHOLE,
         plan_hash: brood_protocol::plan_hash(&plan),
-        plan,
+        plan: Some(plan),
         controller_queue: "controller-run-x".into(),
         issued_ms: now,
         expires_ms: now + 60_000,

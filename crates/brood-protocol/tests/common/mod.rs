@@ -101,7 +101,7 @@ pub fn job_with_plan(plan: Plan, nonce: &str) -> Job {
         workers_in_region: 3,
         segment: Segment::WHOLE.split(&[1.0, 2.0, 3.0])[1],
         plan_hash: plan_hash(&plan),
-        plan,
+        plan: Some(plan),
         controller_queue: "https://sqs.eu-west-1.amazonaws.com/123456789012/brood-ctl".to_string(),
         issued_ms: NOW,
         expires_ms: NOW + LIFETIME,
