@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every check CI runs, in the order a developer wants to see failures: formatting, lints, tests.
 # Works on a fresh machine with the Rust toolchain, Python 3 (venv, pip), Node with npm, and apt:
-# the AWS tests install moto into a venv, the IAM check parliament into another, the browser tests
-# Debian's chromium and playwright-core, the web UI's checks typescript.
+# the AWS tests install moto into a venv, the IAM check parliament into another, the Prometheus
+# check Debian's prometheus, the browser tests Debian's chromium and playwright-core, the web UI's
+# checks typescript.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,11 @@ cargo test --workspace --test scale --locked -- --nocapture
 # on a moto server of its own that enforces IAM).
 echo "== IAM policies: parliament"
 scripts/iam-check.sh
+
+# /metrics as Prometheus reads it: promtool check metrics, and a real Prometheus (Debian's,
+# installed with apt) scraping `brood serve` during a run, its PromQL count against the run's.
+echo "== Prometheus: promtool and a real scrape of brood serve"
+scripts/prometheus-check.sh
 
 echo "== AWS control plane: setup, provisioning and cleanup times for 3 regions"
 # Built with the whole workspace's features, so the SDK crates are not compiled a second time.

@@ -158,6 +158,52 @@ pub struct EntryRow {
     pub avg_size: f64,
     pub current_rps: f64,
     pub current_fps: f64,
+    /// Response times as `/metrics` shows them; not part of the JSON API.
+    #[serde(skip)]
+    pub latency: Latency,
+}
+
+/// Upper bounds, in seconds, of the `/metrics` response-time histogram's buckets (`le`), below
+/// the implicit `+Inf`.
+pub const LATENCY_BOUNDS_S: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// One entry's response times at [`LATENCY_BOUNDS_S`]: what a Prometheus histogram needs, read
+/// from the entry's HDR histogram since the start of the run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Latency {
+    /// Requests at or below each bound (cumulative), within the HDR histogram's 0.1%.
+    pub at_or_below: Vec<u64>,
+    /// Every request (the `+Inf` bucket).
+    pub count: u64,
+    /// Sum of all response times, microseconds.
+    pub sum_us: u64,
+}
+
+impl Latency {
+    pub fn of(hist: &brood_stats::Histogram) -> Latency {
+        let sparse = hist.to_sparse();
+        let mut buckets = sparse.buckets.iter().peekable();
+        let mut below = 0;
+        let at_or_below = LATENCY_BOUNDS_S
+            .iter()
+            .map(|bound| {
+                // A bucket counts below a bound when its lowest value does: values that share
+                // an HDR bucket cannot be told apart.
+                let bound_us = (bound * 1e6).round() as u64;
+                while let Some((_, n)) = buckets.next_if(|(value, _)| *value <= bound_us) {
+                    below += n;
+                }
+                below
+            })
+            .collect();
+        Latency {
+            at_or_below,
+            count: hist.count(),
+            sum_us: hist.sum(),
+        }
+    }
 }
 
 /// Figures of all regions together (`name` "all") or of one region.

@@ -535,7 +535,7 @@ async fn start_watch_and_stop_a_run() {
     let (_, _, metrics) = send(&router, get("/metrics")).await;
     assert!(
         metrics.contains(&format!(
-            "brood_run_info{{run_id=\"{id}\",state=\"finished\"}} 1"
+            "brood_run_info{{run=\"{id}\",state=\"finished\"}} 1"
         )),
         "{metrics}"
     );

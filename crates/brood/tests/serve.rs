@@ -181,10 +181,12 @@ fn a_local_two_region_run_started_watched_and_stopped_through_the_api() {
     assert_eq!(live["workers"].as_array().unwrap().len(), 2);
     let (_, metrics) = http(&addr, "GET", "/metrics", &[], "");
     assert!(
-        metrics
-            .contains("brood_requests_total{region=\"local-b\",method=\"GET\",name=\"/fixed/2\"}"),
+        metrics.contains(&format!(
+            "brood_requests_total{{run=\"{id}\",region=\"local-b\",method=\"GET\",name=\"/fixed/2\"}}"
+        )),
         "{metrics}"
     );
+    assert!(!metrics.contains("region=\"all\""), "{metrics}");
 
     let (status, body) = post(&format!("/api/runs/{id}/stop"), "{}");
     assert_eq!(status, 202, "{body}");

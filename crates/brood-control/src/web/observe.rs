@@ -10,7 +10,7 @@ use brood_cluster::{Coordinator, RunEnd, RunOutcome, WorkerPhase};
 use brood_protocol::RunId;
 use brood_stats::RunStats;
 use brood_web::model::{
-    EntryRow, ExceptionRow, FailureRow, LiveState, Note, Point, View, WorkerRow,
+    EntryRow, ExceptionRow, FailureRow, Latency, LiveState, Note, Point, View, WorkerRow,
 };
 use tokio::sync::watch;
 
@@ -218,6 +218,7 @@ fn update_view(view: &mut View, name: &str, stats: &RunStats, dropped: &mut u64,
             avg_size: e.avg_content_bytes(),
             current_rps: current.rps,
             current_fps: current.fps,
+            latency: Latency::of(&e.hist),
         }
     };
     let mut table: Vec<EntryRow> = stats
