@@ -13,7 +13,8 @@ use crate::error::{scenario_error, FieldPath, Issue, PlanError};
 use crate::load;
 use crate::options::LoadOptions;
 use crate::plan::{
-    EntryName, FeedExhausted, FeedPlan, Plan, StepPlan, TaskPlan, Url, UserTypePlan, Wait,
+    EntryName, FeedExhausted, FeedPlan, Plan, StepPlan, TaskPlan, Threshold, Url, UserTypePlan,
+    Wait,
 };
 use crate::request::RequestSpec;
 use crate::request_plan::{self, Context, Scope};
@@ -113,7 +114,50 @@ pub fn compile(scenario: &Scenario, opts: &LoadOptions) -> Result<Plan, PlanErro
         insecure_tls: opts.insecure_tls,
     };
     plan.drop_unused_entries();
+    let from_file = scenario.thresholds.len();
+    for (i, threshold) in plan.thresholds.iter().enumerate() {
+        if let Some(issue) = unknown_entry(threshold, &plan.entries) {
+            return Err(match i.checked_sub(from_file) {
+                None => file_error(issue.at_index(i).at_key("thresholds")),
+                Some(_) => PlanError::option("--threshold", issue),
+            });
+        }
+    }
     Ok(plan)
+}
+
+/// A threshold on an entry the plan has no request for would be judged on nothing, after the
+/// whole run: refused before it, with the entries there are.
+fn unknown_entry(threshold: &Threshold, entries: &[EntryName]) -> Option<Issue> {
+    let selector = threshold.entry.as_ref()?;
+    let matches = |e: &&EntryName| {
+        e.name == selector.name
+            && selector
+                .method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&e.method))
+    };
+    if entries.iter().any(|e| matches(&e)) {
+        return None;
+    }
+    let known: Vec<String> = entries
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.name))
+        .collect();
+    let wanted = match &selector.method {
+        Some(method) => format!("{method} {}", selector.name),
+        None => selector.name.clone(),
+    };
+    Some(
+        Issue::new(format!(
+            "`{}` names the entry `{wanted}`, which no request of the scenario makes",
+            threshold.source
+        ))
+        .hint(format!(
+            "the entries are {} (an entry is a request's `name:`, else its path)",
+            known.join(", ")
+        )),
+    )
 }
 
 /// The error when the tags leave no task, naming the flag that did it.

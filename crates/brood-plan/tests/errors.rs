@@ -137,6 +137,14 @@ const YAML_CASES: &[(&str, &str)] = &[
         r#"s.yaml:2:14: thresholds[0]: invalid threshold "p95 < 5x": invalid duration "5x": unknown unit "x" (hint: write [METHOD NAME:] METRIC OP VALUE, e.g. "p95 < 500ms", "failure_rate < 1%", "rps > 100" or "GET /cart: p99 < 1s")"#,
     ),
     (
+        "host: http://h\nthresholds: [\"GET /nope: p99 < 1s\", p95 < 1s]\nusers: [{tasks: [GET /, {name: cart, post: /c}]}]\n",
+        "s.yaml:2:14: thresholds[0]: `GET /nope: p99 < 1s` names the entry `GET /nope`, which no request of the scenario makes (hint: the entries are GET /, POST cart (an entry is a request's `name:`, else its path))",
+    ),
+    (
+        "host: http://h\nthresholds: [p95 < 1s, \"GET cart: p95 < 1s\"]\nusers: [{tasks: [GET /, {name: cart, post: /c}]}]\n",
+        "s.yaml:2:24: thresholds[1]: `GET cart: p95 < 1s` names the entry `GET cart`, which no request of the scenario makes (hint: the entries are GET /, POST cart (an entry is a request's `name:`, else its path))",
+    ),
+    (
         "host: http://h\nthresholds:\n  - {check: latency < 1s, abort: true}\nusers: [{tasks: [GET /]}]\n",
         r#"s.yaml:3:13: thresholds[0].check: invalid threshold "latency < 1s": unknown metric "latency" (hint: write [METHOD NAME:] METRIC OP VALUE, e.g. "p95 < 500ms", "failure_rate < 1%", "rps > 100" or "GET /cart: p99 < 1s")"#,
     ),
@@ -301,6 +309,10 @@ fn flag_mistakes_name_the_flag() {
             "--stages: cannot be combined with --users",
         ),
         (opts(|o| o.stages = Some(Vec::new())), "--stages: no stages (hint: give at least one stage, e.g. 30s:100)"),
+        (
+            opts(|o| o.thresholds = vec![brood_plan::parse_threshold("/nope: p95 < 1s").unwrap()]),
+            "--threshold: `/nope: p95 < 1s` names the entry `/nope`, which no request of the scenario makes (hint: the entries are GET / (an entry is a request's `name:`, else its path))",
+        ),
         (
             opts(|o| {
                 o.users = Some(u64::MAX);
