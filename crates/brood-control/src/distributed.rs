@@ -909,10 +909,29 @@ fn print_outcome(out: &mut impl std::io::Write, outcome: &RunOutcome, verdicts: 
     }
 }
 
-/// Runs left `running` by a controller that died: merge what their workers stored and mark them.
+/// How long after a run's planned end its workers may still be storing results once the
+/// controller is gone: the workers' dead-man timeout (`--dead-man`, 30 s: they stop when the
+/// controller's keep-alives do), then storing, with room for a slow store.
+const RECOVERY_GRACE: Duration = Duration::from_secs(3 * 60);
+
+/// Until when a run whose controller died may still get results from its workers: its planned
+/// end (start, run time, stop timeout) plus [`RECOVERY_GRACE`]; the start alone plus the grace
+/// for a run without a set run time (its workers stop by the dead-man timeout).
+pub fn recovery_deadline_ms(run: &RunRecord) -> u64 {
+    let planned = serde_json::from_value::<brood_plan::Plan>(run.settings.clone())
+        .ok()
+        .map(|plan| plan.run_time().unwrap_or_default() + plan.stop_timeout)
+        .unwrap_or_default();
+    run.started_ms + (planned + RECOVERY_GRACE).as_millis() as u64
+}
+
+/// Runs left `running` by a controller that died: merge what their workers stored and mark them
+/// interrupted. A run none of whose workers has stored anything yet stays `running` with the
+/// note "recovery pending" until its [`recovery_deadline_ms`], so that results stored later are
+/// not recorded as "0 workers".
 pub async fn recover(history: &History, store: &dyn ArtifactStore, results: &Path) {
     let alive = |pid: u32| Path::new(&format!("/proc/{pid}")).exists();
-    let Ok(runs) = history.recover(alive) else {
+    let Ok(runs) = history.orphaned(alive) else {
         return;
     };
     for run in runs {
@@ -927,6 +946,19 @@ pub async fn recover(history: &History, store: &dyn ArtifactStore, results: &Pat
                     workers += 1;
                 }
             }
+        }
+        let deadline = recovery_deadline_ms(&run);
+        if workers == 0 && brood_engine::unix_ms_now() < deadline {
+            let _ = history.note(
+                &run.id,
+                &format!(
+                    "recovery pending: the controller stopped during the run and no worker has \
+                     stored results yet; they are merged once stored, or the run is marked \
+                     interrupted after {}",
+                    brood_report::utc_timestamp(deadline / 1000)
+                ),
+            );
+            continue;
         }
         let mut stats = RunStats::new(run.started_ms);
         stats.add(&merged);

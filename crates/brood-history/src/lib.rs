@@ -1,6 +1,6 @@
 //! Run history: every run's settings, status and headline figures in an embedded SQLite database
 //! that outlives the controller. A run still marked running whose controller process is gone was
-//! interrupted; [`History::recover`] finds those so their stored results can be merged or the run
+//! interrupted; [`History::orphaned`] finds those so their stored results can be merged or the run
 //! clearly marked.
 
 use std::path::Path;
@@ -184,27 +184,29 @@ impl History {
         rows.into_iter().map(record).collect()
     }
 
-    /// Marks runs still `running` whose controller is gone (`alive` says which pids live) as
-    /// interrupted, and returns them so their stored results can be recovered.
-    pub fn recover(&self, alive: impl Fn(u32) -> bool) -> Result<Vec<RunRecord>, HistoryError> {
+    /// Runs still `running` whose controller process is gone (`alive` says which pids run),
+    /// unchanged: the caller merges what their workers stored and then [`finish`](Self::finish)es
+    /// them, or leaves them running with a [`note`](Self::note) while workers may still store.
+    pub fn orphaned(&self, alive: impl Fn(u32) -> bool) -> Result<Vec<RunRecord>, HistoryError> {
         let mut stmt = self
             .db
             .prepare(&format!("{SELECT} WHERE status = 'running'"))?;
         let rows = stmt.query_map([], raw)?.collect::<Result<Vec<_>, _>>()?;
         let mut found = Vec::new();
         for row in rows {
-            let mut run = record(row)?;
-            if alive(run.controller_pid) {
-                continue;
+            let run = record(row)?;
+            if !alive(run.controller_pid) {
+                found.push(run);
             }
-            run.status = Status::Interrupted;
-            self.db.execute(
-                "UPDATE runs SET status = 'interrupted' WHERE id = ?1 AND status = 'running'",
-                [&run.id],
-            )?;
-            found.push(run);
         }
         Ok(found)
+    }
+
+    /// Sets a run's note, leaving its status as it is.
+    pub fn note(&self, id: &str, note: &str) -> Result<(), HistoryError> {
+        self.db
+            .execute("UPDATE runs SET note = ?2 WHERE id = ?1", params![id, note])?;
+        Ok(())
     }
 }
 
@@ -315,10 +317,15 @@ mod tests {
         assert_eq!(a.regions, ["local-a", "local-b"]);
         assert_eq!(a.settings["users"], 10);
         // b's controller (pid 200) is gone, c's (300) still runs.
-        let recovered = h.recover(|pid| pid == 300).unwrap();
-        assert_eq!(recovered.len(), 1);
-        assert_eq!(recovered[0].id, "b");
-        assert_eq!(h.get("b").unwrap().unwrap().status, Status::Interrupted);
+        let orphaned = h.orphaned(|pid| pid == 300).unwrap();
+        assert_eq!(orphaned.len(), 1);
+        assert_eq!(orphaned[0].id, "b");
+        h.note("b", "recovery pending").unwrap();
+        let b = h.get("b").unwrap().unwrap();
+        assert_eq!(
+            (b.status, b.note.as_deref()),
+            (Status::Running, Some("recovery pending"))
+        );
         assert_eq!(h.get("c").unwrap().unwrap().status, Status::Running);
         assert!(h.get("zzz").unwrap().is_none());
     }

@@ -413,6 +413,17 @@ fn a_run_whose_controller_died_is_recovered_from_what_workers_stored() {
     }
     controller.kill().unwrap();
     let _ = controller.wait();
+    // Straight after, no worker has stored anything: the run is not recorded as recovered from
+    // 0 workers, it waits for them.
+    let early = brood()
+        .arg("runs")
+        .arg("--results")
+        .arg(results.path())
+        .output()
+        .unwrap();
+    let early = String::from_utf8_lossy(&early.stdout);
+    assert!(early.contains("recovery pending"), "{early}");
+    assert!(!early.contains("merged the results of 0"), "{early}");
     // The workers finish the run by its run time and store their results without a controller.
     let deadline = Instant::now() + Duration::from_secs(30);
     let stored = |dir: &Path| {
