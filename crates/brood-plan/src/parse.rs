@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::error::{closest, scenario_error, FieldPath, Issue, PathPart, PlanError, Position};
 use crate::feed::{confined, read_table};
 use crate::scenario::Scenario;
+use crate::shape::{check_shape, Shape};
 use crate::source::{position_of, Format, ScenarioSource};
 
 /// Reads and parses a scenario file, and the feed files it names (relative to its folder); the
@@ -45,6 +46,19 @@ pub fn load_scenario_with_feeds(
 
 /// Parses scenario text; `file_label` names it in errors.
 pub fn parse_scenario(text: &str, format: Format, file_label: &str) -> Result<Scenario, PlanError> {
+    if let Err(shape) = check_shape(text, format) {
+        let position = match &shape {
+            Shape::TooDeep { at } => Some(*at),
+            Shape::TooBig { .. } => None,
+        };
+        return Err(scenario_error(
+            file_label,
+            position,
+            &FieldPath::root(),
+            shape.message(),
+            Some(shape.hint().to_string()),
+        ));
+    }
     let source = Arc::new(ScenarioSource {
         label: file_label.to_string(),
         format,

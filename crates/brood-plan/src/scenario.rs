@@ -207,6 +207,14 @@ impl Scenario {
                 .hint("add a user type with at least one task under `users`")
                 .at_key("users"));
         }
+        let tasks: usize = self.users.iter().map(|u| u.tasks.len()).sum();
+        if tasks > MAX_TASKS {
+            return Err(Issue::new(format!(
+                "the scenario has {tasks} tasks; the most is {MAX_TASKS}"
+            ))
+            .hint("give one task weights or a pick of requests instead of many copies")
+            .at_key("users"));
+        }
         let mut names = HashSet::new();
         for (i, user) in self.users.iter().enumerate() {
             let at = |issue: Issue| issue.at_index(i).at_key("users");
@@ -222,6 +230,10 @@ impl Scenario {
         Ok(())
     }
 }
+
+/// The most tasks over all user types: each costs memory in every user, and no journey needs
+/// more.
+pub const MAX_TASKS: usize = 10_000;
 
 impl TaskSpec {
     /// Checks a task (or, with `in_pick`, a pick's choice) on its own. Issue paths start at it.

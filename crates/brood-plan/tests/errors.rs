@@ -392,3 +392,40 @@ fn scenarios_built_in_code_are_checked_too() {
         assert_eq!(err.to_string(), want);
     }
 }
+
+#[test]
+fn scenario_size_depth_and_task_count_are_bounded() {
+    // 100,000 levels of flow brackets (200 KB): refused where nesting passes the limit, before
+    // the parser sees it.
+    let deep = format!(
+        "host: http://h\nusers: [{{tasks: [{{post: /, json: {}{}}}]}}]\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let got = error(Format::Yaml, &deep, &LoadOptions::default());
+    assert_eq!(
+        got,
+        "s.yaml:2:93: values nest more than 64 levels deep (hint: flatten the nested lists or mappings)"
+    );
+    let dashes = format!("host: http://h\nusers:\n  {}x\n", "- ".repeat(100_000));
+    let got = error(Format::Yaml, &dashes, &LoadOptions::default());
+    assert!(got.contains("nest more than 64 levels"), "{got}");
+
+    let big = format!(
+        "host: http://h\nusers: [{{tasks: [GET /]}}]\n#{}\n",
+        "x".repeat(brood_plan::MAX_SCENARIO_BYTES)
+    );
+    let got = error(Format::Yaml, &big, &LoadOptions::default());
+    assert!(got.starts_with("s.yaml: the scenario is 4194"), "{got}");
+    assert!(got.contains("feed file"), "{got}");
+
+    let mut many = String::from("host: http://h\nusers:\n  - tasks:\n");
+    for n in 0..10_001 {
+        many.push_str(&format!("      - GET /{n}\n"));
+    }
+    let got = error(Format::Yaml, &many, &LoadOptions::default());
+    assert!(
+        got.contains("users: the scenario has 10001 tasks; the most is 10000"),
+        "{got}"
+    );
+}
