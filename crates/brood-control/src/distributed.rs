@@ -29,7 +29,7 @@ use brood_stats::{RunStats, Snapshot};
 use crate::backend::Backend;
 use crate::console::{print_thresholds, Console, Live};
 use crate::error::Error;
-use crate::observer::{Command, Observer};
+use crate::observer::{Command, Observer, Provisioning};
 use crate::outcome::Outcome;
 use crate::outputs::Files;
 use crate::queues::{control_queue, jobs_queue};
@@ -252,6 +252,7 @@ impl<'o> Controller<'o> {
         let mut shown: Vec<String> = vec![String::new(); self.dist.regions.len()];
         loop {
             let mut all_in_service = true;
+            let mut rows = Vec::with_capacity(self.dist.regions.len());
             for (i, region) in self.dist.regions.iter().enumerate() {
                 let statuses = self.backend.fleet.status(&region.name).await?;
                 let count =
@@ -266,19 +267,25 @@ impl<'o> Controller<'o> {
                         region.name
                     )));
                 }
+                let row = Provisioning {
+                    region: region.name.clone(),
+                    requested: region.workers,
+                    starting: count(|s| matches!(s, WorkerState::Starting)) as u32,
+                    in_service: running as u32,
+                    exited: count(|s| matches!(s, WorkerState::Exited { .. })) as u32,
+                };
                 let line = format!(
-                    "provisioning {}: {} requested, {} starting, {running} in service, {} exited",
-                    region.name,
-                    region.workers,
-                    count(|s| matches!(s, WorkerState::Starting)),
-                    count(|s| matches!(s, WorkerState::Exited { .. })),
+                    "provisioning {}: {} requested, {} starting, {} in service, {} exited",
+                    row.region, row.requested, row.starting, row.in_service, row.exited,
                 );
+                rows.push(row);
                 if line != shown[i] {
                     self.observer.note(&line);
                     shown[i] = line;
                 }
                 all_in_service &= running >= region.workers as usize;
             }
+            self.observer.provisioning(&rows);
             if all_in_service {
                 return Ok(());
             }

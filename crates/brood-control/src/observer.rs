@@ -16,10 +16,22 @@ pub enum Command {
     Abort,
 }
 
+/// One region's fleet while it comes up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Provisioning {
+    pub region: String,
+    pub requested: u32,
+    pub starting: u32,
+    pub in_service: u32,
+    pub exited: u32,
+}
+
 /// Who hears how a run goes: the console, or the web UI's live state.
 pub trait Observer {
     /// The run has its id and results folder (before any worker is up).
     fn started(&mut self, _run: &RunId, _run_dir: &Path) {}
+    /// During the provisioning phase, at every poll: each region's fleet.
+    fn provisioning(&mut self, _regions: &[Provisioning]) {}
     /// Once a second: the merged, per-region and per-worker figures so far.
     fn second(&mut self, coordinator: &Coordinator, second: u64);
     /// A sentence worth telling (a lost worker, a failed threshold, a stop).

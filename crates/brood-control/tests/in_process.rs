@@ -12,6 +12,7 @@ use brood_cluster::{
     WorkerStatus,
 };
 use brood_control::backend::{Backend, SpendCap};
+use brood_control::observer::Provisioning;
 use brood_control::settings::dist_settings;
 use brood_control::worker::{serve_on, WorkerBackend};
 use brood_control::{DistSettings, Observer, Outcome, RunInput, Settings, WorkerInput};
@@ -92,11 +93,15 @@ struct Recorder {
     summary: String,
     outcome: Option<RunOutcome>,
     merged_requests: u64,
+    provisioning: Vec<Vec<Provisioning>>,
 }
 
 impl Observer for Recorder {
     fn started(&mut self, _run: &RunId, run_dir: &Path) {
         self.run_dir = Some(run_dir.to_path_buf());
+    }
+    fn provisioning(&mut self, regions: &[Provisioning]) {
+        self.provisioning.push(regions.to_vec());
     }
     fn second(&mut self, _coordinator: &Coordinator, _second: u64) {}
     fn note(&mut self, text: &str) {
@@ -233,6 +238,16 @@ fn two_regions_of_in_process_workers_merge_what_the_target_saw() {
         "{}",
         recorder.summary
     );
+    // The provisioning phase told the observer each region's fleet, ending with all in service.
+    let last = recorder
+        .provisioning
+        .last()
+        .expect("provisioning was observed");
+    let counts: Vec<(&str, u32, u32)> = last
+        .iter()
+        .map(|r| (r.region.as_str(), r.requested, r.in_service))
+        .collect();
+    assert_eq!(counts, [("mem-a", 2, 2), ("mem-b", 1, 1)]);
 }
 
 /// A cloud run's spending is held to `--max-cost` while it runs: at $1 a second and a cap of

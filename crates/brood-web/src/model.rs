@@ -228,6 +228,17 @@ pub struct WorkerRow {
     pub failures: u64,
 }
 
+/// One region's fleet while it comes up: the instances (or processes) asked for, those still
+/// starting, those in service, and those that exited.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProvisionRow {
+    pub region: String,
+    pub requested: u32,
+    pub starting: u32,
+    pub in_service: u32,
+    pub exited: u32,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FailureRow {
     pub method: String,
@@ -263,6 +274,9 @@ pub struct LiveState {
     pub all: View,
     pub regions: Vec<View>,
     pub workers: Vec<WorkerRow>,
+    /// Each region's fleet during the provisioning phase, last as seen.
+    #[serde(default)]
+    pub provisioning: Vec<ProvisionRow>,
     pub failures: Vec<FailureRow>,
     pub exceptions: Vec<ExceptionRow>,
     pub notes: Vec<Note>,

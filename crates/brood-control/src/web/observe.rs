@@ -10,11 +10,12 @@ use brood_cluster::{Coordinator, RunEnd, RunOutcome, WorkerPhase};
 use brood_protocol::RunId;
 use brood_stats::RunStats;
 use brood_web::model::{
-    EntryRow, ExceptionRow, FailureRow, Latency, LiveState, Note, Point, View, WorkerRow,
+    EntryRow, ExceptionRow, FailureRow, Latency, LiveState, Note, Point, ProvisionRow, View,
+    WorkerRow,
 };
 use tokio::sync::watch;
 
-use crate::observer::Observer;
+use crate::observer::{Observer, Provisioning};
 
 /// Notes kept for the page, newest last.
 const NOTES_KEPT: usize = 200;
@@ -249,6 +250,23 @@ impl Observer for WebObserver {
                 run_dir: run_dir.to_path_buf(),
                 live: rx,
             });
+        }
+    }
+
+    fn provisioning(&mut self, regions: &[Provisioning]) {
+        let rows: Vec<ProvisionRow> = regions
+            .iter()
+            .map(|r| ProvisionRow {
+                region: r.region.clone(),
+                requested: r.requested,
+                starting: r.starting,
+                in_service: r.in_service,
+                exited: r.exited,
+            })
+            .collect();
+        if rows != self.state.provisioning {
+            self.state.provisioning = rows;
+            self.publish();
         }
     }
 

@@ -113,6 +113,7 @@ export function renderLive(app, id, initial, detail) {
       h("p", { class: "muted" }, detail ? `${detail.description} · regions ${detail.regions.join(", ")} · ` : "",
         state.start_at_ms ? `elapsed ${clock(state.end ? (last.t || 0) - t0 : elapsed)}` : "waiting for workers",
         state.run_time_s ? ` of ${clock(state.run_time_s)}` : ""),
+      provisioningTable(state),
       tabs("views", [["all", "All regions"], ...state.regions.map((r) => /** @type {[string, string]} */ ([r.name, r.name]))], view, (k) => { view = k; draw(); }),
       cards([["req/s", fmt(last.rps), "card-rps"], ["failures/s", fmt(last.fps), "card-fps"],
         ["p50 ms", ms(last.p50_ms)], ["p95 ms", ms(last.p95_ms)], ["p99 ms", ms(last.p99_ms)],
@@ -159,4 +160,20 @@ export function renderLive(app, id, initial, detail) {
   stream.onerror = () => {
     if (state.end) stopStream(app);
   };
+}
+
+/**
+ * Each region's fleet until the load starts: asked for, starting, in service, ready (workers
+ * that reported), exited. Nothing once the load has started.
+ * @param {import("./types.js").LiveState} state
+ * @returns {Node}
+ */
+export function provisioningTable(state) {
+  const rows = state.provisioning || [];
+  if (state.start_at_ms || state.end || !rows.length) return h("div", { id: "provisioning", hidden: true });
+  return h("div", { id: "provisioning" },
+    h("h2", {}, "Provisioning"),
+    simpleTable(["Region", "Requested", "Starting", "In service", "Ready", "Exited"],
+      rows.map((r) => [r.region, r.requested, r.starting, r.in_service,
+        state.workers.filter((w) => w.region === r.region).length, r.exited]), ""));
 }

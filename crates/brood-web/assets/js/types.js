@@ -129,6 +129,7 @@
 /** @typedef {{ method: string, name: string, error: string, occurrences: number }} FailureRow */
 /** @typedef {{ count: number, message: string, traceback: string, nodes: string[] }} ExceptionRow */
 /** @typedef {{ at_ms: number, text: string }} Note */
+/** One region's fleet while it comes up. @typedef {{ region: string, requested: number, starting: number, in_service: number, exited: number }} ProvisionRow */
 
 /**
  * A run as the live view sees it.
@@ -141,6 +142,7 @@
  * @property {View} all
  * @property {View[]} regions
  * @property {WorkerRow[]} workers
+ * @property {ProvisionRow[]} [provisioning]
  * @property {FailureRow[]} failures
  * @property {ExceptionRow[]} exceptions
  * @property {Note[]} notes
