@@ -657,7 +657,9 @@ impl<'o> Controller<'o> {
         let written = self.write_results(outcome, ended_ms)?;
         let stats = self.coordinator.global();
         let mut out = Vec::new();
-        let _ = write_summary_table(&mut out, stats.totals(), written.elapsed);
+        // The same seconds the JSON, the CSVs and the history divide by.
+        let rate = Duration::from_secs_f64(stats.rate_secs());
+        let _ = write_summary_table(&mut out, stats.totals(), rate);
         print_outcome(&mut out, outcome, &written.verdicts);
         print_thresholds(&mut out, &written.thresholds);
         let _ = writeln!(out, "results: {}", self.run_dir.display());
@@ -759,7 +761,6 @@ impl<'o> Controller<'o> {
         Ok(Written {
             thresholds,
             verdicts,
-            elapsed,
             io_failed,
         })
     }
@@ -816,8 +817,6 @@ impl<'o> Controller<'o> {
 struct Written {
     thresholds: Vec<ThresholdResult>,
     verdicts: Vec<String>,
-    /// From the common start to the end.
-    elapsed: Duration,
     io_failed: bool,
 }
 

@@ -107,7 +107,9 @@ pub fn run(settings: Settings) -> Outcome {
         write_error.get_or_insert(e);
     }
     let mut out = std::io::stdout().lock();
-    let _ = write_summary_table(&mut out, stats.totals(), elapsed);
+    // The same seconds the JSON, the CSVs and the history divide by.
+    let rate = Duration::from_secs_f64(stats.rate_secs());
+    let _ = write_summary_table(&mut out, stats.totals(), rate);
     print_thresholds(&mut out, &results);
     if let Some(e) = &write_error {
         eprintln!("brood: {e:#}");

@@ -29,6 +29,8 @@ use crate::queues::control_queue;
 /// How long a taken job stays hidden from other workers; extended while the worker holds it.
 const JOB_VISIBILITY: Duration = Duration::from_secs(60);
 const EXTEND_EVERY: Duration = Duration::from_secs(20);
+/// How often a control queue that is not there yet is looked for again.
+const CONTROL_RETRY: Duration = Duration::from_millis(100);
 /// Attempts to store results before they stay spooled on local disk.
 const STORE_ATTEMPTS: u32 = 5;
 
@@ -173,7 +175,7 @@ impl Worker<'_> {
         &mut self,
         assignment: &Assignment<'_>,
         at_unix_ms: u64,
-        offset_ms: i64,
+        mut offset_ms: i64,
     ) -> Result<(RunStats, Vec<u8>, u64)> {
         let Assignment {
             job,
@@ -234,7 +236,13 @@ impl Worker<'_> {
                         }
                         last_heard = Instant::now();
                     }
-                    Some(Control::Start(_)) => last_heard = Instant::now(),
+                    Some(Control::Start(start)) => {
+                        last_heard = Instant::now();
+                        // Each keep-alive is a fresh sample of delay plus clock offset; delays are
+                        // never negative, so the smallest sample is the best estimate.
+                        let sample = brood_engine::unix_ms_now() as i64 - start.issued_ms as i64;
+                        offset_ms = offset_ms.min(sample);
+                    }
                     None => {}
                 }
             }
@@ -359,10 +367,24 @@ impl Worker<'_> {
         {
             Ok(deliveries) => deliveries,
             Err(_) => {
-                // Not created yet (or briefly unavailable): the wait passes here, so that callers
-                // polling in a loop do not spin.
-                tokio::time::sleep(wait.max(Duration::from_millis(200))).await;
-                return None;
+                // Not created yet (the controller creates it on this worker's ready message) or
+                // briefly unavailable: tried again within the wait, so that a start sent the
+                // moment it exists is read at once, and callers polling in a loop do not spin.
+                let deadline = Instant::now() + wait.max(Duration::from_millis(200));
+                loop {
+                    tokio::time::sleep(CONTROL_RETRY.min(deadline - Instant::now())).await;
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return None;
+                    }
+                    if let Ok(d) = self
+                        .transport
+                        .receive(control, 10, left, Duration::from_secs(30))
+                        .await
+                    {
+                        break d;
+                    }
+                }
             }
         };
         let mut found = None;

@@ -509,6 +509,37 @@ fn hardening_4_secrets_in_urls_are_shown_as_their_templates() {
     }
 }
 
+/// Hardening item 15: the summary table's req/s is the JSON's (and the CSV's and the history's):
+/// both divide by the seconds from the start to the last request.
+#[test]
+fn hardening_15_the_summary_table_and_the_json_agree_on_req_s() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_brood"))
+        .args(["run", &target.url("/"), "-u", "2", "-r", "100", "-t", "2s"])
+        .args(["--json", "out.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("Aggregated") && l.contains('|'))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let table_rps: f64 = fields[fields.len() - 2].parse().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out.json")).unwrap())
+            .unwrap();
+    let json_rps = json["totals"]["rps"].as_f64().unwrap();
+    assert!(json_rps > 0.0);
+    assert!(
+        (table_rps - json_rps).abs() < 0.01 + json_rps * 1e-4,
+        "table {table_rps} vs JSON {json_rps}: {line}"
+    );
+}
+
 /// A run that sent nothing never passes: no user starts within the run time (spawn rate 1,
 /// 1 s), or no user at all.
 #[test]

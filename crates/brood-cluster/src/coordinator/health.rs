@@ -93,9 +93,9 @@ impl HealthTrack {
                 .note(health.cpu_percent > limits.cpu_percent, window);
             self.lag
                 .note(health.sched_lag_ms > SCHED_LAG_LIMIT_MS, window);
-            self.worst_offset_ms = self
-                .worst_offset_ms
-                .max(health.clock_offset_ms.unsigned_abs());
+            // The worker's estimate only gets better (it keeps the smallest delay it has seen),
+            // so the newest one is the one to judge.
+            self.worst_offset_ms = health.clock_offset_ms.unsigned_abs();
         }
         TROUBLES
             .into_iter()
