@@ -144,6 +144,7 @@ async fn control(
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(e) => {
+            ctl.write_partial(&e);
             ctl.record_failure(&e);
             return Err(e);
         }
@@ -230,6 +231,31 @@ impl<'o> Controller<'o> {
         let now = brood_engine::unix_ms_now();
         self.pending = self.coordinator.handle(Event::JobsSent, now);
         Ok(())
+    }
+
+    /// A run that could not go on once its load had started: the figures merged until then are
+    /// written (summary, CSVs, report, manifest) with the run marked failed and the reason, so
+    /// none of what was collected is lost. Best effort: a full disk is said, naming the file.
+    fn write_partial(&mut self, e: &Error) {
+        if self.start_at.is_none() {
+            return;
+        }
+        let outcome = RunOutcome {
+            end: RunEnd::Failed {
+                reason: format!("incomplete: the controller could not go on: {e}"),
+            },
+            start_at_ms: self.start_at,
+            workers: Vec::new(),
+        };
+        let note = match self.write_results(&outcome, brood_engine::unix_ms_now()) {
+            Ok(_) => format!(
+                "the figures merged until the failure ({} requests) are in {}, marked incomplete",
+                self.coordinator.global().aggregated().requests,
+                self.run_dir.display()
+            ),
+            Err(w) => format!("writing the figures merged until the failure: {w}"),
+        };
+        self.observer.note(&note);
     }
 
     /// A run that could not go on is recorded as failed, with the reason.

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use brood_cluster::memory::{MemoryStore, MemoryTransport};
 use brood_cluster::{
-    BackendError, Coordinator, Fleet, FleetRequest, RunEnd, RunOutcome, WorkerEnd, WorkerState,
-    WorkerStatus,
+    BackendError, Coordinator, Delivery, Fleet, FleetRequest, QueueName, RunEnd, RunOutcome,
+    Transport, WorkerEnd, WorkerState, WorkerStatus,
 };
 use brood_control::backend::{Backend, SpendCap};
 use brood_control::observer::Provisioning;
@@ -22,7 +22,7 @@ use brood_target::{Target, TargetConfig};
 /// Workers as threads of this process, each with its own runtime, over the shared memory
 /// transport and store.
 struct ThreadFleet {
-    transport: Arc<MemoryTransport>,
+    transport: Arc<dyn Transport>,
     store: Arc<MemoryStore>,
     spool: std::path::PathBuf,
     threads: Mutex<Vec<std::thread::JoinHandle<Result<(), String>>>>,
@@ -417,4 +417,113 @@ fn a_feed_larger_than_a_message_reaches_the_workers_through_the_store() {
         .block_on(brood_cluster::ArtifactStore::list(&*store, "spill/plans/"))
         .unwrap();
     assert!(left.is_empty(), "the stored plan was left behind: {left:?}");
+}
+
+/// The memory transport, whose controller queue breaks for good once it has delivered `after`
+/// messages, as a queue database does when its file is damaged or its disk fills mid-run.
+struct BreakingTransport {
+    inner: MemoryTransport,
+    after: usize,
+    delivered: Mutex<usize>,
+}
+
+#[async_trait]
+impl Transport for BreakingTransport {
+    async fn ensure_queue(&self, queue: &QueueName) -> Result<(), BackendError> {
+        self.inner.ensure_queue(queue).await
+    }
+    async fn send(&self, queue: &QueueName, body: &[u8]) -> Result<(), BackendError> {
+        self.inner.send(queue, body).await
+    }
+    async fn receive(
+        &self,
+        queue: &QueueName,
+        max: usize,
+        wait: std::time::Duration,
+        visibility: std::time::Duration,
+    ) -> Result<Vec<Delivery>, BackendError> {
+        let controller = queue.0.starts_with("controller-");
+        if controller && *self.delivered.lock().unwrap() >= self.after {
+            return Err(BackendError {
+                operation: "receive",
+                resource: queue.0.clone(),
+                message: "file is not a database (the queue database /results/queue.db)".into(),
+                transient: false,
+            });
+        }
+        let got = self.inner.receive(queue, max, wait, visibility).await?;
+        if controller {
+            *self.delivered.lock().unwrap() += got.len();
+        }
+        Ok(got)
+    }
+    async fn ack(&self, queue: &QueueName, receipt: &str) -> Result<(), BackendError> {
+        self.inner.ack(queue, receipt).await
+    }
+    async fn extend(
+        &self,
+        queue: &QueueName,
+        receipt: &str,
+        visibility: std::time::Duration,
+    ) -> Result<(), BackendError> {
+        self.inner.extend(queue, receipt, visibility).await
+    }
+    async fn delete_queue(&self, queue: &QueueName) -> Result<(), BackendError> {
+        self.inner.delete_queue(queue).await
+    }
+}
+
+/// Hardening item 10: a queue that breaks mid-run (a damaged queue database, a full disk) ends
+/// the run as an infrastructure failure naming the database, with the figures merged until then
+/// written (marked incomplete) and recorded, not lost.
+#[test]
+fn hardening_10_a_queue_that_breaks_mid_run_keeps_what_was_merged() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    // Long enough that the queue breaks well before the end (three workers send a snapshot a
+    // second), short enough that the workers, unheard, end by the run time.
+    let input = two_region_input(&target, results.path(), "12s");
+    let settings = Settings::from_input(&input, None).unwrap();
+    let dist = dist_settings(&input).unwrap();
+    let transport = Arc::new(BreakingTransport {
+        inner: MemoryTransport::new(),
+        // Ready messages and heartbeats, then a few seconds of snapshots from three workers.
+        after: 30,
+        delivered: Mutex::new(0),
+    });
+    let store = Arc::new(MemoryStore::new());
+    let fleet = Arc::new(ThreadFleet {
+        transport: transport.clone(),
+        store: store.clone(),
+        spool: input.results.join("spool"),
+        threads: Mutex::new(Vec::new()),
+        started: Mutex::new(Vec::new()),
+    });
+    let backend = Backend::new("memory", transport, store, fleet.clone());
+    let (outcome, recorder) = run_on(settings, dist, backend);
+    for thread in fleet.threads.lock().unwrap().drain(..) {
+        thread.join().unwrap().unwrap();
+    }
+    assert_eq!(outcome, Outcome::Infrastructure, "{:?}", recorder.notes);
+    let said = recorder.notes.join("\n");
+    assert!(said.contains("/results/queue.db"), "{said}");
+    assert!(said.contains("marked incomplete"), "{said}");
+    let run_dir = recorder.run_dir.clone().unwrap();
+    let merged = std::fs::read_to_string(run_dir.join("merged_stats.csv")).unwrap();
+    let requests: u64 = merged
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(requests > 0, "{merged}");
+    let manifest = std::fs::read_to_string(run_dir.join("manifest.json")).unwrap();
+    assert!(manifest.contains("incomplete"), "{manifest}");
+    let history = brood_history::History::open(&results.path().join("history.db")).unwrap();
+    let run = &history.list(1).unwrap()[0];
+    assert_eq!(run.status, brood_history::Status::Failed);
+    assert_eq!(run.headline.as_ref().unwrap().requests, requests);
 }

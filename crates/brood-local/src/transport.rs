@@ -146,7 +146,16 @@ impl SqliteTransport {
         })
         .await
         .map_err(|error| from_join(operation, &queue.0, error))?;
-        result.map_err(|error| from_sqlite(operation, &queue.0, error))
+        result.map_err(|error| {
+            let mut failure = from_sqlite(operation, &queue.0, error);
+            // "disk I/O error" or "database or disk is full" alone name nothing to look at.
+            failure.message = format!(
+                "{} (the queue database {})",
+                failure.message,
+                self.shared.path.display()
+            );
+            failure
+        })
     }
 }
 
