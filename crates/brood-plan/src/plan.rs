@@ -23,6 +23,14 @@ pub struct Plan {
     pub thresholds: Vec<Threshold>,
     /// Accept any TLS certificate (staging hosts with self-signed certificates).
     pub insecure_tls: bool,
+    /// The most bytes of a response body kept (for checks and extraction) or decoded; a larger
+    /// body fails its request instead of growing memory.
+    #[serde(default = "default_max_body")]
+    pub max_body: u64,
+}
+
+fn default_max_body() -> u64 {
+    crate::options::DEFAULT_MAX_BODY
 }
 
 impl Plan {
