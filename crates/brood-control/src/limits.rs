@@ -85,7 +85,7 @@ pub fn check(plan: &Plan, opts: &LoadOptions, machine: &Machine) -> Result<(), P
             } else {
                 from_flags("--users", opts.users.is_some())
             };
-            check_users(curve.peak(), flag, machine)
+            check_users(curve.peak(), flag, "users", machine)
         }
         Profile::Arrivals {
             curve, max_users, ..
@@ -110,17 +110,17 @@ pub fn check(plan: &Plan, opts: &LoadOptions, machine: &Machine) -> Result<(), P
                     ),
                 ));
             }
-            let flag = if opts.max_users.is_some() {
-                "--max-users"
+            let users = if opts.max_users.is_some() {
+                "users"
             } else {
-                "--max-users (by default twice the peak rate)"
+                "users (by default twice the peak rate)"
             };
-            check_users(*max_users as f64, flag, machine)
+            check_users(*max_users as f64, "--max-users", users, machine)
         }
     }
 }
 
-fn check_users(users: f64, flag: &str, machine: &Machine) -> Result<(), PlanError> {
+fn check_users(users: f64, flag: &str, what: &str, machine: &Machine) -> Result<(), PlanError> {
     let limit = machine.max_users();
     if users <= limit as f64 {
         return Ok(());
@@ -143,7 +143,7 @@ fn check_users(users: f64, flag: &str, machine: &Machine) -> Result<(), PlanErro
     Err(refuse(
         flag,
         format!(
-            "{} users are more than this machine can run: {why}; at most {} users here",
+            "{} {what} are more than this machine can run: {why}; at most {} users here",
             figure(users),
             figure(limit as f64),
         ),
@@ -170,7 +170,7 @@ fn figure(x: f64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -31,7 +31,7 @@ pub use describe::format_duration;
 pub use error::{FieldPath, Issue, PathPart, PlanError, Position};
 pub use feed::{read_table, FeedSpec, FeedTable};
 pub use load::{default_max_users, parse_arrival_unit, parse_stages, LoadSpec};
-pub use options::{LoadOptions, Stage, StageTarget, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT};
+pub use options::{LoadOptions, Stage, StageTarget, DEFAULT_TIMEOUT};
 pub use parse::{load_scenario, load_scenario_with_feeds, parse_scenario};
 pub use plan::*;
 pub use request::{AuthSpec, BodySpec, RequestLayout, RequestSpec};

@@ -12,10 +12,6 @@ use crate::plan::{ArrivalUnit, Threshold, Wait};
 /// A request's timeout when neither it nor the defaults set one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The most bytes of a response body kept or decoded when `--max-body` does not say: far above
-/// any API response, far below what a thousand users may hold at once.
-pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
-
 /// What the command line says about the run. Every `Some` overrides the scenario file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LoadOptions {
@@ -37,7 +33,8 @@ pub struct LoadOptions {
     /// Think time for every user type (quick mode has no file to say it).
     pub wait: Option<Wait>,
     pub insecure_tls: bool,
-    /// `--max-body`: the most bytes of a body kept or decoded ([`DEFAULT_MAX_BODY`] when `None`).
+    /// `--max-body`: the most bytes of a body kept or decoded ([`crate::plan::DEFAULT_MAX_BODY`] when
+    /// `None`).
     pub max_body: Option<u64>,
     /// Use HTTP/2 for every request, or for none.
     pub http2: Option<bool>,

@@ -29,8 +29,12 @@ pub struct Plan {
     pub max_body: u64,
 }
 
+/// The most bytes of a response body kept or decoded when `--max-body` does not say: far above
+/// any API response, far below what a thousand users may hold at once.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+
 fn default_max_body() -> u64 {
-    crate::options::DEFAULT_MAX_BODY
+    DEFAULT_MAX_BODY
 }
 
 impl Plan {
