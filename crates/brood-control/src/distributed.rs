@@ -703,7 +703,8 @@ impl<'o> Controller<'o> {
             self.settings.exit_code_on_error,
         );
         if decided == Outcome::NoLoad {
-            self.observer.note(crate::verdict::NO_LOAD);
+            self.observer
+                .note(&crate::verdict::no_load_note(self.coordinator.global()));
             return Ok(decided);
         }
         // Every region must have generated load for the run to pass.

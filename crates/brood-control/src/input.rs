@@ -61,6 +61,11 @@ pub struct RunInput {
     pub http2: bool,
     /// Engine threads (one runtime each). Default: one per core.
     pub threads: Option<String>,
+    /// The most bytes of a response body kept (checks, extraction) or decoded, e.g. `16MiB`.
+    pub max_body: Option<String>,
+    /// Run loads past the bounds derived from this machine (users and arrivals per engine thread,
+    /// memory per user).
+    pub allow_huge_load: bool,
     /// Start the built-in demo target on 127.0.0.1 and aim the run at it.
     pub demo_target: bool,
     /// No live view; only the final summary.
@@ -146,6 +151,8 @@ impl Default for RunInput {
             insecure: false,
             http2: false,
             threads: None,
+            max_body: None,
+            allow_huge_load: false,
             demo_target: false,
             quiet: false,
             dry_run: false,

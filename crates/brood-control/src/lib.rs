@@ -17,6 +17,7 @@ pub mod console;
 pub mod distributed;
 pub mod error;
 pub mod input;
+pub mod limits;
 pub mod observer;
 pub mod outcome;
 pub mod outputs;

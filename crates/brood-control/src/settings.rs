@@ -14,6 +14,7 @@ use brood_plan::{
 };
 
 use crate::input::RunInput;
+use crate::limits::{self, Machine};
 
 /// Where a run's files go.
 #[derive(Debug, Default)]
@@ -56,6 +57,11 @@ impl Settings {
                 _ => return Err(invalid("--threads", text, "a whole number from 1 to 1024")),
             },
         };
+        // An aws run is sized from its load (--users-per-vcpu); every other run's load lands on
+        // this machine, in this process or in local workers.
+        if !args.allow_huge_load && args.backend.as_deref() != Some("aws") {
+            limits::check(&plan, &opts, &Machine::current(threads))?;
+        }
         Ok(Settings {
             plan,
             scenario_label: args.scenario.as_ref().map(|p| p.display().to_string()),
@@ -146,6 +152,11 @@ fn load_options(args: &RunInput, demo_host: Option<&str>) -> Result<LoadOptions,
             .map(|s| parse_wait(s).map_err(|e| e.for_flag("--wait")))
             .transpose()?,
         insecure_tls: args.insecure,
+        max_body: args
+            .max_body
+            .as_deref()
+            .map(|s| size(s, "--max-body"))
+            .transpose()?,
         http2: args.http2.then_some(true),
         tags: args.tags.clone(),
         exclude_tags: args.exclude_tags.clone(),
@@ -174,6 +185,35 @@ fn rate(value: &Option<String>, flag: &str) -> Result<Option<f64>, PlanError> {
             }
         })
         .transpose()
+}
+
+/// A size in bytes: `16MiB`, `512KiB`, `1GiB`, `2MB`, or a bare number of bytes; above zero.
+fn size(text: &str, flag: &str) -> Result<u64, PlanError> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => 0,
+    };
+    match digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+    {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(invalid(
+            flag,
+            text,
+            "a size above zero: bytes, or a number with KiB, MiB, GiB (or kB, MB, GB)",
+        )),
+    }
 }
 
 fn invalid(flag: &str, got: &str, expected: &str) -> PlanError {

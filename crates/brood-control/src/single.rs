@@ -15,7 +15,7 @@ use crate::outcome::Outcome;
 use crate::outputs::Files;
 use crate::record::run_info;
 use crate::settings::Settings;
-use crate::verdict::{decide, failed_abort_threshold, NO_LOAD};
+use crate::verdict::{decide, failed_abort_threshold, no_load_note};
 
 /// Deltas for second k are sent at k s; the run loop reads them a little later.
 const TICK_LAG: Duration = Duration::from_millis(200);
@@ -121,7 +121,7 @@ pub fn run(settings: Settings) -> Outcome {
         settings.exit_code_on_error,
     );
     if outcome == Outcome::NoLoad {
-        live.note(NO_LOAD);
+        live.note(&no_load_note(&stats));
     }
     outcome
 }

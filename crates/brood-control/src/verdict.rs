@@ -32,6 +32,27 @@ pub fn decide(
 pub const NO_LOAD: &str = "no request completed: the run generated no load, so it did not pass \
      (exit code 4); give the users time to start (--spawn-rate, --run-time) and check the target";
 
+/// [`NO_LOAD`] with what the figures say of why: requests the end cut off unanswered (a target
+/// that never answered), and scenario errors that ended tasks before a request was sent.
+pub fn no_load_note(stats: &RunStats) -> String {
+    let totals = stats.totals();
+    let mut note = NO_LOAD.to_string();
+    if let Some(line) = brood_report::cut_off_line(totals.cut_off) {
+        note.push_str(&format!(
+            "; {line}: the target did not answer before the end (see the requests' timeout and \
+             --stop-timeout)"
+        ));
+    }
+    let exceptions: u64 = totals.exceptions.values().map(|e| e.count).sum();
+    if exceptions > 0 {
+        note.push_str(&format!(
+            "; {exceptions} scenario error(s) ended tasks before their requests were sent (see \
+             the scenario errors above)"
+        ));
+    }
+    note
+}
+
 pub fn failed_abort_threshold(plan: &Plan, stats: &RunStats) -> Option<String> {
     let watched: Vec<_> = plan
         .thresholds

@@ -98,6 +98,7 @@ impl ShardRun {
             tls: self.tls.clone(),
             clock: Clock { start: self.start },
             live: Cell::new(0),
+            in_flight: Cell::new(0),
             idle: RefCell::new(vec![Vec::new(); self.plan.user_types.len()]),
         });
         let users = Rc::new(Cell::new(0u64));
@@ -138,10 +139,12 @@ impl ShardRun {
         self.control.set_users(self.place.index, 0);
         ticker.abort();
         let now = Instant::now();
-        let last = shard
-            .recorder
-            .borrow_mut()
-            .take(users.get(), shard.clock.unix_ms(now));
+        // No await from here on: the requests still in flight are the ones the end cuts off, and
+        // none can complete before the last delta says so.
+        let mut recorder = shard.recorder.borrow_mut();
+        recorder.add_cut_off(shard.in_flight.get());
+        let last = recorder.take(users.get(), shard.clock.unix_ms(now));
+        drop(recorder);
         let _ = self.snapshots.send(last);
     }
 
@@ -241,6 +244,9 @@ impl ShardRun {
             self.control
                 .set_users(self.place.index, active.len() as u64);
             n += self.place.count;
+            // Far behind its schedule the dispatcher would loop without an await: the users it
+            // hands arrivals to, the ticker and the stop would never run.
+            tokio::task::consume_budget().await;
         }
     }
 

@@ -51,6 +51,8 @@ pub(crate) struct Shard {
     pub clock: Clock,
     /// Users whose task is still running.
     pub live: Cell<usize>,
+    /// Requests sent and not yet answered: those left when the run ends are cut off.
+    pub in_flight: Cell<u64>,
     /// Open model: users waiting for an arrival, per user type.
     pub idle: RefCell<Vec<Vec<Rc<UserCtl>>>>,
 }

@@ -31,6 +31,25 @@ impl Drop for Alive {
     }
 }
 
+/// Counts a request in flight from its send to its answer (or its error); one dropped with the
+/// runtime at the end was cut off, and the shard has counted it by then.
+struct InFlight<'a>(&'a Shard);
+
+impl<'a> InFlight<'a> {
+    fn start(shard: &'a Shard) -> InFlight<'a> {
+        shard.in_flight.set(shard.in_flight.get() + 1);
+        InFlight(shard)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .set(self.0.in_flight.get().saturating_sub(1));
+    }
+}
+
 /// What the rest of a task does after a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flow {
@@ -64,7 +83,7 @@ impl VUser {
             .cloned()
             .collect();
         VUser {
-            client: Client::new(shard.tls.clone()),
+            client: Client::new(shard.tls.clone(), shard.plan.max_body),
             rng: SmallRng::seed_from_u64(seed),
             user_type,
             user_id,
@@ -83,6 +102,10 @@ impl VUser {
             return;
         }
         while !ctl.stop.get() {
+            // A task that ends before any await (an exception before its first request, with
+            // no think time) would otherwise loop forever and starve the shard: its scheduler
+            // could never tell it to stop. The budget yields only once it is used up.
+            tokio::task::consume_budget().await;
             let started = Instant::now();
             let task = self.pick_task();
             if self.begin_iteration() == Flow::StopUser {
@@ -330,7 +353,9 @@ impl VUser {
         if !shard.added_latency.is_zero() {
             tokio::time::sleep(shard.added_latency).await;
         }
+        let flight = InFlight::start(&shard);
         let result = self.client.send(prepared, request.want).await;
+        drop(flight);
         let ended = Instant::now();
         let elapsed = ended.saturating_duration_since(started);
         let now_ms = shard.clock.unix_ms(ended);

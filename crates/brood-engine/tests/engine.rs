@@ -58,6 +58,7 @@ fn plan(requests: Vec<RequestPlan>, profile: Profile) -> Plan {
         stop_timeout: Duration::from_secs(10),
         thresholds: Vec::new(),
         insecure_tls: true,
+        max_body: brood_plan::DEFAULT_MAX_BODY,
     }
 }
 

@@ -189,6 +189,7 @@ fn shopper_plan(base: &str, users: f64) -> Plan {
         stop_timeout: Duration::from_secs(10),
         thresholds: Vec::new(),
         insecure_tls: false,
+        max_body: brood_plan::DEFAULT_MAX_BODY,
     }
 }
 

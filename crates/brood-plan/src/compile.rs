@@ -112,6 +112,7 @@ pub fn compile(scenario: &Scenario, opts: &LoadOptions) -> Result<Plan, PlanErro
         stop_timeout,
         thresholds,
         insecure_tls: opts.insecure_tls,
+        max_body: opts.max_body.unwrap_or(crate::plan::DEFAULT_MAX_BODY),
     };
     plan.drop_unused_entries();
     let from_file = scenario.thresholds.len();

@@ -33,6 +33,9 @@ pub struct LoadOptions {
     /// Think time for every user type (quick mode has no file to say it).
     pub wait: Option<Wait>,
     pub insecure_tls: bool,
+    /// `--max-body`: the most bytes of a body kept or decoded ([`crate::plan::DEFAULT_MAX_BODY`] when
+    /// `None`).
+    pub max_body: Option<u64>,
     /// Use HTTP/2 for every request, or for none.
     pub http2: Option<bool>,
     /// `--tags`: keep only the tasks, pick choices and steps that carry one of these (a task or

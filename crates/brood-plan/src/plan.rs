@@ -23,6 +23,18 @@ pub struct Plan {
     pub thresholds: Vec<Threshold>,
     /// Accept any TLS certificate (staging hosts with self-signed certificates).
     pub insecure_tls: bool,
+    /// The most bytes of a response body kept (for checks and extraction) or decoded; a larger
+    /// body fails its request instead of growing memory.
+    #[serde(default = "default_max_body")]
+    pub max_body: u64,
+}
+
+/// The most bytes of a response body kept or decoded when `--max-body` does not say: far above
+/// any API response, far below what a thousand users may hold at once.
+pub const DEFAULT_MAX_BODY: u64 = 16 * 1024 * 1024;
+
+fn default_max_body() -> u64 {
+    DEFAULT_MAX_BODY
 }
 
 impl Plan {

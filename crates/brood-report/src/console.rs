@@ -115,13 +115,50 @@ fn summary_text(totals: &Snapshot, elapsed: Duration) -> String {
         out.push_str("\nError report\n");
         out.push_str(&format!("{:>13}  {}\n", "# occurrences", "Error"));
         for (key, f) in &totals.failures {
+            let entry = if key.method.is_empty() && key.name.is_empty() {
+                String::new()
+            } else {
+                format!("{} {}: ", key.method, key.name)
+            };
+            out.push_str(&format!("{:>13}  {entry}{}\n", f.occurrences, key.error));
+        }
+    }
+    if !totals.exceptions.is_empty() {
+        out.push_str("\nScenario errors\n");
+        out.push_str(&format!("{:>13}  {}\n", "# occurrences", "Message"));
+        let mut by_count: Vec<_> = totals.exceptions.iter().collect();
+        by_count.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(a.0.cmp(b.0)));
+        for (message, e) in by_count.iter().take(SHOWN_EXCEPTIONS) {
+            out.push_str(&format!("{:>13}  {message}\n", e.count));
+        }
+        if by_count.len() > SHOWN_EXCEPTIONS {
             out.push_str(&format!(
-                "{:>13}  {} {}: {}\n",
-                f.occurrences, key.method, key.name, key.error
+                "{:>13}  ({} more messages; all are in the exceptions CSV)\n",
+                "",
+                by_count.len() - SHOWN_EXCEPTIONS
             ));
         }
     }
+    if let Some(line) = cut_off_line(totals.cut_off) {
+        out.push('\n');
+        out.push_str(&line);
+        out.push('\n');
+    }
     out
+}
+
+/// Scenario errors shown in the summary, the most frequent first.
+const SHOWN_EXCEPTIONS: usize = 10;
+
+/// What the summary says of requests the end of the run cut off, if any were.
+pub fn cut_off_line(cut_off: u64) -> Option<String> {
+    match cut_off {
+        0 => None,
+        1 => Some("1 request in flight at the end was cut off (no response, not counted)".into()),
+        n => Some(format!(
+            "{n} requests in flight at the end were cut off (no response, not counted)"
+        )),
+    }
 }
 
 /// A separator as wide as `header`, with `|` where the header has one.

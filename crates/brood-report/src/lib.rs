@@ -14,7 +14,7 @@ mod threshold;
 mod units;
 mod utc;
 
-pub use console::{live_line, write_summary_table, LiveView};
+pub use console::{cut_off_line, live_line, write_summary_table, LiveView};
 pub use html::write_html_report;
 pub use junit::write_junit;
 pub use locust_csv::{

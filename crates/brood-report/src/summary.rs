@@ -51,6 +51,9 @@ pub struct Summary {
     pub failures: Vec<FailureSummary>,
     pub exceptions: Vec<ExceptionSummary>,
     pub dropped_arrivals: u64,
+    /// Requests still waiting for a response when the run ended, cut off and in no count.
+    #[serde(default)]
+    pub cut_off_requests: u64,
     pub thresholds: ThresholdsSummary,
 }
 
@@ -211,6 +214,7 @@ pub fn summary(info: &RunInfo, stats: &RunStats, thresholds: &[ThresholdResult])
         failures,
         exceptions,
         dropped_arrivals: totals.dropped_arrivals,
+        cut_off_requests: totals.cut_off,
         thresholds: ThresholdsSummary {
             passed: thresholds.iter().all(|r| r.passed),
             results: thresholds.iter().map(threshold_summary).collect(),

@@ -14,15 +14,18 @@ use crate::{
     Timing,
 };
 
-/// The format version written by [`Snapshot::encode`].
-pub const FORMAT_VERSION: u8 = 1;
+/// The format version written by [`Snapshot::encode`]. Version 2 added the count of requests
+/// cut off at the end; version 1 (without it) is still read, as a count of 0.
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Why bytes could not be read back as stats.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     #[error("empty input: no format version byte")]
     Empty,
-    #[error("snapshot format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    #[error(
+        "snapshot format version {0} is not supported (this build reads 1 to {FORMAT_VERSION})"
+    )]
     Version(u8),
     #[error("input ends inside {0}")]
     Truncated(&'static str),
@@ -52,6 +55,7 @@ impl Snapshot {
             self.end_ms,
             self.users,
             self.dropped_arrivals,
+            self.cut_off,
         ] {
             put_varint(&mut out, v);
         }
@@ -86,7 +90,7 @@ impl Snapshot {
     /// Reads what [`Snapshot::encode`] wrote; see the module docs for what is rejected.
     pub fn decode(bytes: &[u8]) -> Result<Snapshot, DecodeError> {
         let (&version, rest) = bytes.split_first().ok_or(DecodeError::Empty)?;
-        if version != FORMAT_VERSION {
+        if !(1..=FORMAT_VERSION).contains(&version) {
             return Err(DecodeError::Version(version));
         }
         let mut r = Reader { bytes: rest };
@@ -97,6 +101,9 @@ impl Snapshot {
             dropped_arrivals: r.varint("dropped arrivals")?,
             ..Snapshot::default()
         };
+        if version >= 2 {
+            snap.cut_off = r.varint("cut-off requests")?;
+        }
         snap.entries = read_entries(&mut r)?;
         snap.failures = read_failures(&mut r)?;
         snap.exceptions = read_exceptions(&mut r)?;
@@ -418,17 +425,23 @@ mod tests {
         trailing.push(0);
         assert_eq!(Snapshot::decode(&trailing), Err(DecodeError::Trailing(1)));
         let mut other_version = bytes;
-        other_version[0] = 2;
+        other_version[0] = FORMAT_VERSION + 1;
         assert_eq!(
             Snapshot::decode(&other_version),
-            Err(DecodeError::Version(2))
+            Err(DecodeError::Version(FORMAT_VERSION + 1))
         );
+        let mut cut = Snapshot::new(1, 2);
+        cut.cut_off = 5;
+        assert_eq!(Snapshot::decode(&cut.encode()).unwrap().cut_off, 5);
+        // Version 1 had no cut-off count: the same bytes without it.
+        let v1 = [1, 1, 2, 0, 0, 0, 0, 0];
+        assert_eq!(Snapshot::decode(&v1).unwrap(), Snapshot::new(1, 2));
         assert_eq!(Snapshot::decode(&[]), Err(DecodeError::Empty));
     }
 
     #[test]
     fn forged_lengths_are_rejected_before_allocating() {
-        let mut bytes = vec![FORMAT_VERSION, 0, 0, 0, 0];
+        let mut bytes = vec![FORMAT_VERSION, 0, 0, 0, 0, 0];
         put_varint(&mut bytes, u64::MAX);
         assert!(matches!(
             Snapshot::decode(&bytes),
@@ -437,7 +450,7 @@ mod tests {
                 ..
             })
         ));
-        let mut bytes = vec![FORMAT_VERSION, 0, 0, 0, 0, 1];
+        let mut bytes = vec![FORMAT_VERSION, 0, 0, 0, 0, 0, 1];
         put_varint(&mut bytes, 1 << 40);
         bytes.extend_from_slice(&[0; 40]);
         assert!(matches!(

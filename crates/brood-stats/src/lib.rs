@@ -9,6 +9,7 @@ mod codec;
 mod headline;
 mod health;
 mod histogram;
+mod reason;
 mod recorder;
 mod run;
 mod snapshot;
@@ -18,6 +19,7 @@ pub use codec::{DecodeError, FORMAT_VERSION};
 pub use headline::Headline;
 pub use health::Health;
 pub use histogram::{Histogram, SparseHistogram, SIGNIFICANT_DIGITS};
+pub use reason::{normalise as normalise_reason, MAX_FAILURE_KEYS, MAX_REASON_BYTES, OTHER_REASON};
 pub use recorder::{Outcome, Recorder};
 pub use run::{
     per_second, percentiles, HistoryRow, Rates, RunStats, RunStatsConfig, CURRENT_WINDOW_SECS,

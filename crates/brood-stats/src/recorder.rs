@@ -7,10 +7,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use brood_plan::EntryName;
 
+use crate::reason::{normalise, OTHER_REASON};
 use crate::{EntryStats, ExceptionStats, FailureKey, FailureStats, Snapshot, Timing};
 
-/// Distinct error texts remembered per entry between takes. Past this, the remembered texts are
-/// forgotten at the next take, so errors that embed unique ids cannot grow memory without bound.
+/// Distinct error texts remembered per entry between takes. Past this, new texts are counted as
+/// [`OTHER_REASON`] and the remembered texts are forgotten at the next take, so errors that embed
+/// unique ids cannot grow memory without bound (most of those ids are already gone after
+/// [`normalise`]).
 const MAX_REMEMBERED_ERRORS: usize = 256;
 
 /// What happened to one request.
@@ -55,6 +58,12 @@ impl Slot {
     }
 
     fn record_failure(&mut self, error: &str, now_ms: u64) {
+        let normalised = normalise(error);
+        let mut error: &str = &normalised;
+        // Past the cap a new reason is counted as "other" until the next take forgets them.
+        if self.errors.len() >= MAX_REMEMBERED_ERRORS && !self.errors.contains_key(error) {
+            error = OTHER_REASON;
+        }
         if let Some(f) = self.errors.get_mut(error) {
             if f.occurrences == 0 {
                 f.first_seen_ms = now_ms;
@@ -86,6 +95,7 @@ pub struct Recorder {
     slots: Vec<Slot>,
     exceptions: HashMap<String, ExceptionStats>,
     dropped_arrivals: u64,
+    cut_off: u64,
     /// Start of the current window: the previous take, or the first event before any take.
     window_start_ms: Option<u64>,
     took_once: bool,
@@ -100,6 +110,7 @@ impl Recorder {
             slots: Vec::with_capacity(entries.len()),
             exceptions: HashMap::new(),
             dropped_arrivals: 0,
+            cut_off: 0,
             window_start_ms: None,
             took_once: false,
         };
@@ -195,6 +206,11 @@ impl Recorder {
         self.dropped_arrivals = self.dropped_arrivals.saturating_add(n);
     }
 
+    /// Counts requests still in flight when the run ended, cut off unanswered.
+    pub fn add_cut_off(&mut self, n: u64) {
+        self.cut_off = self.cut_off.saturating_add(n);
+    }
+
     /// Everything recorded since the previous take (or since creation), as a snapshot for the
     /// window ending at `now_ms`; the recorder starts a new window. Entries without requests are
     /// left out.
@@ -216,6 +232,7 @@ impl Recorder {
         snap.exceptions = self.exceptions.drain().collect();
         snap.users = users;
         snap.dropped_arrivals = std::mem::take(&mut self.dropped_arrivals);
+        snap.cut_off = std::mem::take(&mut self.cut_off);
         self.window_start_ms = Some(now_ms);
         self.took_once = true;
         snap
@@ -248,17 +265,16 @@ fn add_timing(t: &mut Timing, outcome: &Outcome<'_>) {
 
 fn take_failures(name: &EntryName, slot: &mut Slot, snap: &mut Snapshot) {
     for (error, f) in slot.errors.iter_mut().filter(|(_, f)| f.occurrences > 0) {
-        let key = FailureKey {
-            method: name.method.clone(),
-            name: name.name.clone(),
-            error: error.to_string(),
-        };
-        match snap.failures.get_mut(&key) {
-            Some(existing) => existing.merge(f),
-            None => {
-                snap.failures.insert(key, *f);
+        let key = if &**error == OTHER_REASON {
+            FailureKey::other()
+        } else {
+            FailureKey {
+                method: name.method.clone(),
+                name: name.name.clone(),
+                error: error.to_string(),
             }
-        }
+        };
+        snap.add_failure(&key, f);
         f.occurrences = 0;
     }
     if slot.errors.len() > MAX_REMEMBERED_ERRORS {

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use brood_plan::EntryName;
 use serde::{Deserialize, Serialize};
 
+use crate::reason::{MAX_FAILURE_KEYS, OTHER_REASON};
 use crate::Histogram;
 
 /// Connection-phase timings of an entry's requests, as sums and counts so they merge exactly.
@@ -116,12 +117,25 @@ fn min_some(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// Failures are grouped by entry and error text, as in Locust's failures table.
+/// Failures are grouped by entry and error text, as in Locust's failures table; the text is the
+/// reason with its variable parts replaced ([`crate::reason::normalise`]).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FailureKey {
     pub method: String,
     pub name: String,
     pub error: String,
+}
+
+impl FailureKey {
+    /// The one key every failure past [`MAX_FAILURE_KEYS`] distinct keys is counted under: no
+    /// method and no name, so that row cannot multiply with the entries either.
+    pub fn other() -> FailureKey {
+        FailureKey {
+            method: String::new(),
+            name: String::new(),
+            error: OTHER_REASON.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +194,10 @@ pub struct Snapshot {
     pub users: u64,
     /// Open-model arrivals dropped because every allowed user was busy.
     pub dropped_arrivals: u64,
+    /// Requests still waiting for their response when the run ended, cut off unanswered: they
+    /// are in no entry's counts, so a target that never answers shows here.
+    #[serde(default)]
+    pub cut_off: u64,
 }
 
 impl Snapshot {
@@ -211,12 +229,7 @@ impl Snapshot {
             }
         }
         for (key, stats) in &other.failures {
-            match self.failures.get_mut(key) {
-                Some(mine) => mine.merge(stats),
-                None => {
-                    self.failures.insert(key.clone(), *stats);
-                }
-            }
+            self.add_failure(key, stats);
         }
         for (message, stats) in &other.exceptions {
             self.exceptions
@@ -226,6 +239,29 @@ impl Snapshot {
         }
         self.users = self.users.saturating_add(other.users);
         self.dropped_arrivals = self.dropped_arrivals.saturating_add(other.dropped_arrivals);
+        self.cut_off = self.cut_off.saturating_add(other.cut_off);
+    }
+
+    /// Counts `stats` under `key`, or under [`FailureKey::other`] once the snapshot holds
+    /// [`MAX_FAILURE_KEYS`] distinct keys: the failures table stays bounded whatever the
+    /// target answers, and no failure goes uncounted.
+    pub fn add_failure(&mut self, key: &FailureKey, stats: &FailureStats) {
+        if let Some(mine) = self.failures.get_mut(key) {
+            mine.merge(stats);
+            return;
+        }
+        let other = FailureKey::other();
+        let distinct = self.failures.len() - usize::from(self.failures.contains_key(&other));
+        if distinct < MAX_FAILURE_KEYS {
+            self.failures.insert(key.clone(), *stats);
+            return;
+        }
+        match self.failures.get_mut(&other) {
+            Some(mine) => mine.merge(stats),
+            None => {
+                self.failures.insert(other, *stats);
+            }
+        }
     }
 
     /// All entries merged: Locust's "Aggregated" row.
@@ -237,12 +273,14 @@ impl Snapshot {
         total
     }
 
-    /// True when the snapshot carries no request, failure, exception or dropped arrival.
+    /// True when the snapshot carries no request, failure, exception, dropped arrival or cut-off
+    /// request.
     pub fn is_idle(&self) -> bool {
         self.entries.values().all(|e| e.requests == 0)
             && self.failures.is_empty()
             && self.exceptions.is_empty()
             && self.dropped_arrivals == 0
+            && self.cut_off == 0
     }
 }
 

@@ -308,6 +308,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<String>,
 
+    /// The most bytes of a response body kept for checks and extraction, or decoded (gzip,
+    /// deflate, br): `16MiB` (the default), `512KiB`, `1GiB` or bytes. A larger body fails its
+    /// request with "body larger than N" instead of filling memory.
+    #[arg(long, value_name = "SIZE")]
+    pub max_body: Option<String>,
+
+    /// Run a load past the bounds derived from this machine: at most 100,000 users and 100,000
+    /// arrivals per second per engine thread, and users within half the memory (32 KiB each).
+    #[arg(long)]
+    pub allow_huge_load: bool,
+
     /// Start the built-in demo target on 127.0.0.1 and aim the run at it.
     #[arg(long)]
     pub demo_target: bool,

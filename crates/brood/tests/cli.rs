@@ -634,3 +634,202 @@ fn hardening_14_conflicting_content_lengths_are_failures() {
         "{failures}"
     );
 }
+
+/// Hardening item 5: load figures past what this machine can run are refused at once with an
+/// error naming the flag, the limit and the override, and the refused run stays small.
+#[test]
+fn hardening_5_huge_loads_are_refused_naming_flag_limit_and_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["-u", "10000000", "-r", "10000000", "-t", "3s"], "--users"),
+        (&["--arrival-rate", "1e9", "-t", "15s"], "--arrival-rate"),
+        (&["--arrival-rate", "1e308", "-t", "15s"], "--arrival-rate"),
+        (&["--stages", "1s:10000000"], "--stages"),
+        (
+            &[
+                "--arrival-rate",
+                "10",
+                "--max-users",
+                "4000000000",
+                "-t",
+                "1s",
+            ],
+            "--max-users",
+        ),
+    ];
+    for (flags, flag) in cases {
+        let mut args = vec!["run", "http://127.0.0.1:9/"];
+        args.extend_from_slice(flags);
+        let started = Instant::now();
+        let child = Command::new(env!("CARGO_BIN_EXE_brood"))
+            .args(&args)
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let o = child.wait_with_output().unwrap();
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(flag), "{args:?}: {err}");
+        assert!(err.contains("at most"), "{args:?}: {err}");
+        assert!(err.contains("--allow-huge-load"), "{args:?}: {err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{args:?} was not refused at once"
+        );
+    }
+}
+
+/// Hardening item 5: the override runs what the bounds refuse (a rate far above the machine's,
+/// capped by --max-users, for one second against a closed port): the engine's dispatcher still
+/// yields, the run ends on time, and its peak RSS stays below 256 MiB.
+#[test]
+fn hardening_5_the_override_runs_capped_and_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brood"))
+        .args([
+            "run",
+            "http://127.0.0.1:9/",
+            "--arrival-rate",
+            "1e9",
+            "--max-users",
+            "1000",
+            "-t",
+            "1s",
+            "-q",
+            "--allow-huge-load",
+        ])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        let text = std::fs::read_to_string(&status_file).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.starts_with("VmHWM:")) {
+            let kib = line[6..].trim().trim_end_matches("kB").trim().parse();
+            peak_kib = peak_kib.max(kib.unwrap_or(0));
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run did not end"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(peak_kib > 0, "no memory figure read");
+    assert!(peak_kib < 256 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+    // Nothing answers on port 9: every request fails, so the run does not pass.
+    assert_ne!(status.code(), Some(0));
+    assert_ne!(status.code(), Some(2));
+}
+
+/// Hardening item 13: an unset `{{env.X}}` makes every task end before its request. The run
+/// still ends on time (the users used to spin without yielding), exits 4, and says why.
+#[test]
+fn hardening_13_an_unset_env_variable_ends_the_run_with_exit_4() {
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("env.yaml"),
+        format!(
+            "host: {}\nusers:\n  - name: u\n    tasks:\n      - request: {{ url: \"/?k={{{{env.BROOD_TEST_UNSET_SECRET}}}}\" }}\n",
+            target.url("")
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let o = brood(
+        &[
+            "run", "-f", "env.yaml", "-u", "2", "-r", "10", "-t", "1s", "-q",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("scenario error(s) ended tasks"), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("Scenario errors"), "{out}");
+    assert!(out.contains("BROOD_TEST_UNSET_SECRET"), "{out}");
+}
+
+/// Hardening item 13: against a target that never answers, the summary text, the JSON and the
+/// verdict all say how many requests were cut off in flight.
+#[test]
+fn hardening_13_cut_off_requests_are_reported_and_never_pass() {
+    let target = brood_target::RawTarget::start(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        brood_target::RawMode {
+            pause: Duration::from_secs(3600),
+            ..brood_target::RawMode::default()
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let o = brood(
+        &[
+            "run",
+            &target.url("/"),
+            "-u",
+            "5",
+            "-r",
+            "100",
+            "-t",
+            "1s",
+            "-q",
+            "--json",
+            "s.json",
+        ],
+        dir.path(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("5 requests in flight at the end were cut off"),
+        "{out}"
+    );
+    assert!(
+        err.contains("5 requests in flight at the end were cut off"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("s.json")).unwrap()).unwrap();
+    assert_eq!(json["cut_off_requests"], 5);
+}
+
+/// Hardening item 6: `--max-body` takes sizes and refuses nonsense, naming the flag.
+#[test]
+fn hardening_6_max_body_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "12XB", "1.5MiB", "99999999999999999999GiB"] {
+        let o = brood(
+            &["run", "http://127.0.0.1:9/", "--max-body", bad, "--dry-run"],
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        assert!(stderr(&o).contains("--max-body"), "{bad}: {}", stderr(&o));
+    }
+    let o = brood(
+        &[
+            "run",
+            "http://127.0.0.1:9/",
+            "--max-body",
+            "1MiB",
+            "--dry-run",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

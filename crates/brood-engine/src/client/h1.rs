@@ -59,6 +59,8 @@ pub(crate) struct Ask<'a> {
     pub body: bool,
     pub body_if_encoded: bool,
     pub headers: bool,
+    /// The most body bytes kept; past it the exchange fails with [`ClientError::BodyTooLarge`].
+    pub max_body: u64,
 }
 
 /// How the body of a response is delimited.
@@ -68,6 +70,13 @@ enum Framing {
     Length(u64),
     Chunked,
     UntilClose,
+}
+
+/// The body being kept, and how large it may grow.
+#[derive(Debug)]
+struct Kept<'a> {
+    bytes: &'a mut Vec<u8>,
+    max: u64,
 }
 
 /// The result of one exchange.
@@ -146,7 +155,18 @@ impl H1Conn {
         };
         self.start = consumed;
         let keep = ask.body || (ask.body_if_encoded && head.content_encoding.is_some());
-        let mut body = keep.then_some(kept);
+        if keep {
+            if let Framing::Length(n) = framing {
+                // Known too large before a byte of it is read.
+                if n > ask.max_body {
+                    return Err(ClientError::BodyTooLarge(ask.max_body));
+                }
+            }
+        }
+        let mut body = keep.then_some(Kept {
+            bytes: kept,
+            max: ask.max_body,
+        });
         let body_len = match framing {
             Framing::None => 0,
             Framing::Length(n) => self.read_length(n, &mut body).await?,
@@ -186,11 +206,7 @@ impl H1Conn {
     }
 
     /// Takes up to `max` buffered bytes, reading when the buffer is empty. Returns 0 only at EOF.
-    async fn take(
-        &mut self,
-        max: u64,
-        body: &mut Option<&mut Vec<u8>>,
-    ) -> Result<u64, ClientError> {
+    async fn take(&mut self, max: u64, body: &mut Option<Kept<'_>>) -> Result<u64, ClientError> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -199,8 +215,12 @@ impl H1Conn {
             }
         }
         let n = ((self.end - self.start) as u64).min(max) as usize;
-        if let Some(body) = body.as_deref_mut() {
-            body.extend_from_slice(&self.buf[self.start..self.start + n]);
+        if let Some(body) = body.as_mut() {
+            if (body.bytes.len() + n) as u64 > body.max {
+                return Err(ClientError::BodyTooLarge(body.max));
+            }
+            body.bytes
+                .extend_from_slice(&self.buf[self.start..self.start + n]);
         }
         self.start += n;
         Ok(n as u64)
@@ -209,7 +229,7 @@ impl H1Conn {
     async fn read_length(
         &mut self,
         len: u64,
-        body: &mut Option<&mut Vec<u8>>,
+        body: &mut Option<Kept<'_>>,
     ) -> Result<u64, ClientError> {
         let mut left = len;
         while left > 0 {
@@ -225,10 +245,7 @@ impl H1Conn {
         Ok(len)
     }
 
-    async fn read_until_close(
-        &mut self,
-        body: &mut Option<&mut Vec<u8>>,
-    ) -> Result<u64, ClientError> {
+    async fn read_until_close(&mut self, body: &mut Option<Kept<'_>>) -> Result<u64, ClientError> {
         let mut total = 0;
         loop {
             let n = self.take(u64::MAX, body).await?;
@@ -239,7 +256,7 @@ impl H1Conn {
         }
     }
 
-    async fn read_chunked(&mut self, body: &mut Option<&mut Vec<u8>>) -> Result<u64, ClientError> {
+    async fn read_chunked(&mut self, body: &mut Option<Kept<'_>>) -> Result<u64, ClientError> {
         let mut total = 0;
         loop {
             let size = self.chunk_size_line().await?;

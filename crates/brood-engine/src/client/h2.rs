@@ -35,6 +35,8 @@ pub(crate) struct Keep {
     pub body: bool,
     pub body_if_encoded: bool,
     pub headers: bool,
+    /// The most body bytes kept; past it the exchange fails with [`ClientError::BodyTooLarge`].
+    pub max_body: u64,
 }
 
 impl H2Conn {
@@ -109,6 +111,9 @@ impl H2Conn {
             if let Ok(data) = frame.into_data() {
                 body_len += data.len() as u64;
                 if let Some(body) = body.as_deref_mut() {
+                    if (body.len() + data.len()) as u64 > keep.max_body {
+                        return Err(ClientError::BodyTooLarge(keep.max_body));
+                    }
                     body.extend_from_slice(&data);
                 }
             }

@@ -44,6 +44,9 @@ pub enum ClientError {
     BadRedirect(String),
     #[error("{0}")]
     Decode(String),
+    /// A body that had to be kept (for checks, extraction or decoding) grew past `--max-body`.
+    #[error("body larger than {}", format_size(*.0))]
+    BodyTooLarge(u64),
 }
 
 impl ClientError {
@@ -71,6 +74,19 @@ impl ClientError {
             }
             _ => false,
         }
+    }
+}
+
+/// A byte count as `--max-body` takes it: `16 MiB`, `512 KiB`, or bytes.
+pub(crate) fn format_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -361,14 +377,17 @@ pub(crate) struct Client {
     conns: Vec<(Origin, Conn)>,
     tls: Arc<TlsConfigs>,
     jar: cookies::CookieJar,
+    /// The most body bytes kept or decoded for one response.
+    max_body: u64,
 }
 
 impl Client {
-    pub(crate) fn new(tls: Arc<TlsConfigs>) -> Client {
+    pub(crate) fn new(tls: Arc<TlsConfigs>, max_body: u64) -> Client {
         Client {
             conns: Vec::new(),
             tls,
             jar: cookies::CookieJar::default(),
+            max_body,
         }
     }
 
@@ -451,6 +470,7 @@ impl Client {
             body: want.body,
             body_if_encoded: request.decompress,
             headers: want.headers,
+            max_body: self.max_body,
         };
         let mut kept = Vec::new();
         let mut retried = false;
@@ -481,6 +501,7 @@ impl Client {
                         body: want.body,
                         body_if_encoded: request.decompress,
                         headers: want.headers,
+                        max_body: self.max_body,
                     };
                     let r = request.h2_request(cookie.as_deref())?;
                     conn.exchange(r, keep, &mut kept)
@@ -504,7 +525,7 @@ impl Client {
         }
         if response.body_kept {
             let decoded = if request.decompress {
-                decode::decode(response.content_encoding.as_deref(), kept)?
+                decode::decode(response.content_encoding.as_deref(), kept, self.max_body)?
             } else {
                 kept
             };

@@ -67,6 +67,8 @@ fn input(args: RunArgs) -> RunInput {
         insecure: args.insecure,
         http2: args.http2,
         threads: args.threads,
+        max_body: args.max_body,
+        allow_huge_load: args.allow_huge_load,
         demo_target: args.demo_target,
         quiet: args.quiet,
         dry_run: args.dry_run,
