@@ -708,12 +708,28 @@ async fn empty_and_delete(
                 field: "delete".into(),
                 message: e.to_string(),
             })?;
-        s3.delete_objects()
+        let out = s3
+            .delete_objects()
             .bucket(bucket)
             .delete(delete)
             .send()
             .await
             .map_err(|e| aws_error("DeleteObjects", region, bucket, e))?;
+        // S3 answers 200 with an error per key it did not delete (AccessDenied, say): listing
+        // again would find the same keys for ever.
+        if let Some(e) = out.errors().first() {
+            return Err(FleetError::Aws {
+                operation: "DeleteObjects",
+                region: region.into(),
+                resource: format!("{bucket}/{}", e.key().unwrap_or_default()),
+                message: format!(
+                    "{}: {}",
+                    e.code().unwrap_or("Error"),
+                    e.message().unwrap_or("not deleted")
+                ),
+                transient: false,
+            });
+        }
     }
     match s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
