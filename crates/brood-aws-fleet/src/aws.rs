@@ -42,6 +42,16 @@ impl Aws {
         }
     }
 
+    /// The same configuration with every call sent to `endpoint` (a test server, or a fault
+    /// proxy in front of one). The SDK prefers `AWS_ENDPOINT_URL` from the environment when it
+    /// is set, so a process using this must not have it.
+    pub fn with_endpoint(&self, endpoint: &str) -> Aws {
+        Aws {
+            base: self.base.to_builder().endpoint_url(endpoint).build(),
+            home_region: self.home_region.clone(),
+        }
+    }
+
     /// The configuration for one region.
     pub fn config(&self, region: &str) -> SdkConfig {
         brood_aws::for_region(&self.base, region)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use brood_aws::{Deployment, TAG_DEPLOYMENT};
 use futures::future::join_all;
 
-use crate::aws::{aws_error, code};
+use crate::aws::{aws_error, code, retry};
 use crate::setup::IAM_PATH;
 use crate::{Aws, FleetError};
 
@@ -362,6 +362,9 @@ async fn clean_templates(
     Ok(removed)
 }
 
+/// EC2's code for a security group that something (a terminating instance) still uses.
+const IN_USE: &str = "DependencyViolation";
+
 async fn clean_security_groups(
     aws: &Aws,
     d: &Deployment,
@@ -387,24 +390,28 @@ async fn clean_security_groups(
         let id = g.group_id().unwrap_or_default();
         let name = g.group_name().unwrap_or_default();
         if !dry_run {
-            let sent = ec2.delete_security_group().group_id(id).send().await;
-            match sent {
-                Err(e) if code(&e) == Some("DependencyViolation") => return Err(FleetError::Aws {
-                    operation: "DeleteSecurityGroup",
-                    region: region.into(),
-                    resource: format!("{name} ({id})"),
-                    message:
-                        "still used by terminating instances: run `brood cleanup` again in a minute"
+            // EC2 keeps a group in use for a while after its instances show terminated: that
+            // DependencyViolation is retried for about 20 s before cleanup gives up on it.
+            let gone = retry(&[IN_USE], || async {
+                let sent = ec2.delete_security_group().group_id(id).send().await;
+                deleted(sent, &["NotFound"], "DeleteSecurityGroup", region, name)
+            })
+            .await;
+            match gone {
+                Ok(Gone::Now) => {}
+                Ok(Gone::Already) => continue,
+                Err(FleetError::Aws { message, .. }) if message.starts_with(IN_USE) => {
+                    return Err(FleetError::Aws {
+                        operation: "DeleteSecurityGroup",
+                        region: region.into(),
+                        resource: format!("{name} ({id})"),
+                        message: "still used by terminating instances: run `brood cleanup` \
+                                  again in a minute"
                             .into(),
-                    transient: true,
-                }),
-                sent => {
-                    if deleted(sent, &["NotFound"], "DeleteSecurityGroup", region, name)?
-                        == Gone::Already
-                    {
-                        continue;
-                    }
+                        transient: true,
+                    })
                 }
+                Err(e) => return Err(e),
             }
         }
         removed.push(format!("security group {name} ({region})"));
@@ -701,12 +708,28 @@ async fn empty_and_delete(
                 field: "delete".into(),
                 message: e.to_string(),
             })?;
-        s3.delete_objects()
+        let out = s3
+            .delete_objects()
             .bucket(bucket)
             .delete(delete)
             .send()
             .await
             .map_err(|e| aws_error("DeleteObjects", region, bucket, e))?;
+        // S3 answers 200 with an error per key it did not delete (AccessDenied, say): listing
+        // again would find the same keys for ever.
+        if let Some(e) = out.errors().first() {
+            return Err(FleetError::Aws {
+                operation: "DeleteObjects",
+                region: region.into(),
+                resource: format!("{bucket}/{}", e.key().unwrap_or_default()),
+                message: format!(
+                    "{}: {}",
+                    e.code().unwrap_or("Error"),
+                    e.message().unwrap_or("not deleted")
+                ),
+                transient: false,
+            });
+        }
     }
     match s3.delete_bucket().bucket(bucket).send().await {
         Ok(_) => Ok(()),
