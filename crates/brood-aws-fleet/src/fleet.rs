@@ -316,7 +316,8 @@ impl AsgFleet {
     /// Creates the region's launch template, or a new default version of it for this run.
     async fn launch_template(&self, request: &FleetRequest) -> Result<String, FleetError> {
         use aws_sdk_ec2::types::{
-            LaunchTemplateHttpTokensState, LaunchTemplateIamInstanceProfileSpecificationRequest,
+            CreditSpecificationRequest, LaunchTemplateHttpTokensState,
+            LaunchTemplateIamInstanceProfileSpecificationRequest,
             LaunchTemplateInstanceMarketOptionsRequest,
             LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest,
             MarketType, RequestLaunchTemplateData, ResourceType, ShutdownBehavior, Tag,
@@ -368,6 +369,16 @@ impl AsgFleet {
             )
             .tag_specifications(per_instance(ResourceType::Instance))
             .tag_specifications(per_instance(ResourceType::Volume));
+        // AWS launches burstable types in unlimited mode, which bills a CPU-bound worker several
+        // times the list price in surplus credits; standard credits keep the preview's price
+        // (the fleet is sized for the baseline).
+        if crate::pricing::is_burstable(&instance_type) {
+            data = data.credit_specification(
+                CreditSpecificationRequest::builder()
+                    .cpu_credits("standard")
+                    .build(),
+            );
+        }
         if self.options.spot {
             data = data.instance_market_options(
                 LaunchTemplateInstanceMarketOptionsRequest::builder()

@@ -25,6 +25,6 @@ pub use cleanup::{cleanup, CleanupOptions, CleanupReport};
 pub use config::{plan_targets, DeploymentConfig};
 pub use error::FleetError;
 pub use fleet::{AsgFleet, FleetOptions};
-pub use pricing::{Arch, CostPreview, PriceTable};
+pub use pricing::{Arch, CostInput, CostPreview, CreditMode, PriceTable};
 pub use setup::{setup, SetupOptions, SetupReport};
-pub use sizing::{size_regions, Load, SizingRules};
+pub use sizing::{demand, size_regions, Demand, InstanceCpu, Sizing, SizingRules};

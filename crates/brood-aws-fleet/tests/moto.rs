@@ -389,7 +389,9 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             data.instance_initiated_shutdown_behavior(),
             Some(&aws_sdk_ec2::types::ShutdownBehavior::Terminate)
         );
-        assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.small"));
+        // The default type has fixed performance: no CPU credits to ask for.
+        assert_eq!(data.instance_type().map(|t| t.as_str()), Some("c6i.large"));
+        assert_eq!(data.credit_specification(), None);
         // The group: tagged with the deployment and the run, at the sized capacity.
         let groups = aws
             .autoscaling(region)
@@ -472,7 +474,7 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
         FleetOptions {
             run_id: "run-3".into(),
             worker_binary: fake_binary(dir.path()),
-            instance_type: None,
+            instance_type: Some("t3.small".into()),
             ami: None,
             spot: false,
             idle_exit: "3m".into(),
@@ -495,6 +497,23 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
         .unwrap()
         .unwrap();
     assert!(text.contains("controller-run-3"), "{text}");
+    // A burstable type is launched with standard credits, never unlimited.
+    let versions = aws
+        .ec2("us-east-1")
+        .describe_launch_template_versions()
+        .launch_template_name(format!("brood-{d}-worker"))
+        .versions("$Default")
+        .send()
+        .await
+        .unwrap();
+    let data = versions.launch_template_versions()[0]
+        .launch_template_data()
+        .unwrap();
+    assert_eq!(data.instance_type().map(|t| t.as_str()), Some("t3.small"));
+    assert_eq!(
+        data.credit_specification().and_then(|c| c.cpu_credits()),
+        Some("standard")
+    );
     second.down("us-east-1").await.unwrap();
 
     let mut all_regions = vec!["us-east-1", "eu-west-1", "ap-south-1"];

@@ -161,7 +161,9 @@ fn sustained_high_cpu_gives_a_verdict_for_the_region() {
         vec![Verdict {
             region: "us-east-1".into(),
             worker: Some("u".into()),
-            message: "us-east-1: generator CPU above 85% for 40 s: latencies may be inflated"
+            message: "us-east-1: generator CPU above 85% for 40 s: latencies may be inflated; at \
+                      97% CPU it needed at least 2 workers (instances on aws) instead of 1 to \
+                      stay near 60%"
                 .into(),
         }],
         "e0's CPU dipped every 20 s, so eu-west-1 has no verdict"

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
+use brood_aws_fleet::pricing::instance_info;
 use brood_aws_fleet::{
-    plan_targets, setup, size_regions, Aws, CostPreview, DeploymentConfig, Load, SetupOptions,
-    SizingRules,
+    demand, plan_targets, setup, size_regions, Aws, CostInput, CostPreview, CreditMode,
+    DeploymentConfig, InstanceCpu, SetupOptions, SizingRules,
 };
-use brood_plan::{PlanError, Profile};
+use brood_plan::PlanError;
 
 use crate::error::Error;
 use crate::settings::{AwsRunSettings, DistSettings, Settings};
@@ -17,8 +18,12 @@ use crate::settings::{AwsRunSettings, DistSettings, Settings};
 pub const BILLED_OVERHEAD: Duration = Duration::from_secs(5 * 60);
 /// The workers' `--idle-exit` on instances.
 pub const IDLE_EXIT: &str = "3m";
+/// Workers launch into the default VPC's subnets, which give every instance a public IPv4
+/// address: billed per hour beside the instance.
+pub const PUBLIC_IPV4: bool = true;
 
-/// What a cloud run's fleet costs while it runs, and the most the run may spend.
+/// What a cloud run's fleet costs while it runs (instances and their public IPv4 addresses), and
+/// the most the run may spend.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SpendCap {
     pub usd_per_hour: f64,
@@ -26,7 +31,17 @@ pub struct SpendCap {
 }
 
 impl SpendCap {
-    /// The estimate of what `running` of the whole fleet has cost.
+    /// The cap on the fleet of `preview`, when its hourly price is known.
+    pub fn of(preview: &CostPreview, max_usd: f64) -> Option<SpendCap> {
+        preview.per_hour().map(|usd_per_hour| SpendCap {
+            usd_per_hour,
+            max_usd,
+        })
+    }
+
+    /// The estimate of what `running` of the whole fleet has cost. AWS's minute minimum per
+    /// instance is left out here: the preview, which bills at least the run time plus
+    /// [`BILLED_OVERHEAD`], already refused a cap below it.
     pub fn spent(&self, running: std::time::Duration) -> f64 {
         self.usd_per_hour * running.as_secs_f64() / 3600.0
     }
@@ -71,11 +86,7 @@ pub async fn prepare(
     preview.check_cap(aws_settings.max_cost)?;
     let cap = aws_settings
         .max_cost
-        .zip(preview.per_hour())
-        .map(|(max_usd, usd_per_hour)| SpendCap {
-            usd_per_hour,
-            max_usd,
-        });
+        .and_then(|max_usd| SpendCap::of(&preview, max_usd));
     Ok((aws, report.deployment, config, cap))
 }
 
@@ -93,43 +104,53 @@ pub fn size_fleet(
         .clone()
         .unwrap_or_else(|| brood_aws_fleet::pricing::default_instance_type(arch).to_string());
     let rules = SizingRules {
-        users_per_vcpu: aws_settings.users_per_vcpu,
-        arrivals_per_vcpu: aws_settings.users_per_vcpu * 10.0,
+        requests_per_vcpu: aws_settings.requests_per_vcpu,
         max_instances: aws_settings.max_instances,
     };
-    let fleet: Vec<(String, u32)> = if aws_settings.workers_given {
-        dist.regions
+    let (fleet, sizing) = if aws_settings.workers_given {
+        let fleet: Vec<(String, u32)> = dist
+            .regions
             .iter()
             .map(|r| (r.name.clone(), r.workers))
-            .collect()
+            .collect();
+        (
+            fleet,
+            vec!["instances per region from --workers".to_string()],
+        )
     } else {
-        let vcpus = brood_aws_fleet::pricing::instance_info(&instance_type)
+        let vcpus = instance_info(&instance_type)
             .map(|(v, _)| v)
             .ok_or_else(|| PlanError::InvalidOption {
                 flag: "--instance-type".into(),
                 message: format!("{instance_type}: vCPUs unknown to brood"),
                 hint: Some("give --workers".into()),
             })?;
-        let load = match &settings.plan.profile {
-            Profile::Users { curve } => Load::Users(curve.peak()),
-            Profile::Arrivals { curve, .. } => Load::Arrivals(curve.peak()),
-        };
         let weights: Vec<(String, f64)> = dist
             .regions
             .iter()
             .map(|r| (r.name.clone(), r.weight))
             .collect();
-        size_regions(load, &weights, vcpus, &rules)?
+        let cpu = InstanceCpu {
+            vcpus,
+            credits: CreditMode::of(&instance_type),
+        };
+        let sized = size_regions(&demand(&settings.plan), &weights, cpu, &rules)?;
+        let lines = sized.lines();
+        (sized.regions, lines)
     };
     brood_aws_fleet::sizing::check_cap(&fleet, aws_settings.max_instances)?;
     let billed = settings.plan.run_time().map(|t| t + BILLED_OVERHEAD);
-    let preview = CostPreview::new(
+    let mut preview = CostPreview::new(
         &aws_settings.prices,
-        &instance_type,
-        &fleet,
-        billed,
-        aws_settings.spot,
+        &CostInput {
+            instance_type: &instance_type,
+            fleet: &fleet,
+            billed,
+            spot: aws_settings.spot,
+            public_ipv4: PUBLIC_IPV4,
+        },
     );
+    preview.sizing = sizing;
     Ok((fleet, preview))
 }
 
@@ -141,4 +162,49 @@ fn read_head(path: &std::path::Path) -> Result<Vec<u8>, Error> {
     let n = file.read(&mut head).map_err(unreadable())?;
     head.truncate(n);
     Ok(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use brood_aws_fleet::PriceTable;
+
+    use super::*;
+
+    #[test]
+    fn the_spending_cap_counts_the_ipv4_addresses() {
+        let fleet = vec![("us-east-1".to_string(), 10)];
+        let preview = CostPreview::new(
+            &PriceTable::builtin(),
+            &CostInput {
+                instance_type: "c6i.large",
+                fleet: &fleet,
+                billed: Some(Duration::from_secs(3600)),
+                spot: false,
+                public_ipv4: true,
+            },
+        );
+        let cap = SpendCap::of(&preview, 0.88).unwrap();
+        // 10 × ($0.085 + $0.005) an hour.
+        assert!((cap.usd_per_hour - 0.90).abs() < 1e-9, "{cap:?}");
+        // The cap is reached before the hour is over, by the addresses' share.
+        let at = |minutes: u64| cap.spent(Duration::from_secs(minutes * 60));
+        assert!(at(58) < cap.max_usd && at(59) >= cap.max_usd, "{}", at(59));
+        // A cap below the preview's billed time (with its minute minimum) never gets this far:
+        // 5 s bill as 60 s, 10 × $0.09/h × 1/60 h = $0.015.
+        let short = CostPreview::new(
+            &PriceTable::builtin(),
+            &CostInput {
+                instance_type: "c6i.large",
+                fleet: &fleet,
+                billed: Some(Duration::from_secs(5)),
+                spot: false,
+                public_ipv4: true,
+            },
+        );
+        assert!((short.total().unwrap() - 0.015).abs() < 1e-12);
+        let e = short.check_cap(Some(0.012)).unwrap_err().to_string();
+        assert!(e.contains("--max-cost"), "{e}");
+    }
 }

@@ -84,11 +84,12 @@ pub struct RunInput {
     /// (default 1 each). With the local backend, regions are simulated.
     pub regions: Option<String>,
     /// Workers per region: a number for every region, or `region=count,...` region by region
-    /// (others get 1). With the aws backend, default: sized from the load (--users-per-vcpu).
+    /// (others get 1). With the aws backend, default: sized from the plan's request rate.
     pub workers: Option<String>,
     /// AWS: the deployment to run in (set up implicitly for missing regions).
     pub deployment: String,
-    /// AWS: the workers' instance type (default t3.small, or t4g.small for an arm64 binary).
+    /// AWS: the workers' instance type (default c6i.large, or c7g.large for an arm64 binary;
+    /// burstable t2/t3/t3a/t4g types run with standard CPU credits, sized for their baseline).
     pub instance_type: Option<String>,
     /// AWS: most instances over all regions; a larger fleet is refused.
     pub max_instances: u32,
@@ -96,8 +97,10 @@ pub struct RunInput {
     pub max_cost: Option<f64>,
     /// AWS: on-demand prices from this JSON file instead of the built-in dated table.
     pub price_file: Option<PathBuf>,
-    /// AWS: users one vCPU carries when sizing the fleet (arrival rates: 10x this per second).
-    pub users_per_vcpu: Option<f64>,
+    /// AWS: requests per second one vCPU sends within the validity threshold, when sizing the
+    /// fleet (default: estimated from the plan's protocol, checks and think time; see
+    /// docs/aws-cost.md).
+    pub requests_per_vcpu: Option<f64>,
     /// AWS: use spot instances.
     pub spot: bool,
     /// AWS: the Linux brood binary workers run (default: this one).
@@ -166,7 +169,7 @@ impl Default for RunInput {
             max_instances: 20,
             max_cost: None,
             price_file: None,
-            users_per_vcpu: None,
+            requests_per_vcpu: None,
             spot: false,
             worker_binary: None,
             ami: None,

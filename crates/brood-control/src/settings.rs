@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use brood_aws_fleet::{sizing, PriceTable};
+use brood_aws_fleet::PriceTable;
 use brood_cluster::RegionSpec;
 
 use brood_plan::{
@@ -420,7 +420,8 @@ pub struct AwsRunSettings {
     pub max_instances: u32,
     pub max_cost: Option<f64>,
     pub prices: PriceTable,
-    pub users_per_vcpu: f64,
+    /// `--requests-per-vcpu`: replaces the sizing's estimate of the CPU per request.
+    pub requests_per_vcpu: Option<f64>,
     /// `--workers` was given: no sizing from the load.
     pub workers_given: bool,
 }
@@ -440,14 +441,13 @@ pub fn aws_run_settings(args: &RunInput) -> Result<AwsRunSettings, PlanError> {
             ));
         }
     }
-    let users_per_vcpu = args
-        .users_per_vcpu
-        .unwrap_or(sizing::DEFAULT_USERS_PER_VCPU);
-    if !(users_per_vcpu.is_finite() && users_per_vcpu > 0.0) {
-        return Err(refuse(
-            "--users-per-vcpu",
-            format!("{users_per_vcpu} must be above 0"),
-        ));
+    if let Some(rpv) = args.requests_per_vcpu {
+        if !(rpv.is_finite() && rpv > 0.0) {
+            return Err(refuse(
+                "--requests-per-vcpu",
+                format!("{rpv} must be above 0"),
+            ));
+        }
     }
     if args.max_instances == 0 {
         return Err(refuse("--max-instances", "must be at least 1".into()));
@@ -475,7 +475,7 @@ pub fn aws_run_settings(args: &RunInput) -> Result<AwsRunSettings, PlanError> {
         max_instances: args.max_instances,
         max_cost: args.max_cost,
         prices,
-        users_per_vcpu,
+        requests_per_vcpu: args.requests_per_vcpu,
         workers_given: args.workers.is_some(),
     })
 }

@@ -246,7 +246,7 @@ pub fn table() -> Vec<Field> {
             .only(backend("aws"))
             .default_value("default"),
         Field::new("instance_type", Text, Where, "Instance type")
-            .placeholder("t3.small")
+            .placeholder("c6i.large")
             .row("aws")
             .only(backend("aws")),
         Field::new("max_instances", Number, Where, "Max instances")

@@ -351,7 +351,7 @@ pub struct RunArgs {
     pub regions: Option<String>,
 
     /// Workers per region: a number for every region, or `region=count,...` region by region
-    /// (others get 1). With the aws backend, default: sized from the load (--users-per-vcpu).
+    /// (others get 1). With the aws backend, default: sized from the plan's request rate.
     #[arg(long, value_name = "N|REGION=N,...")]
     pub workers: Option<String>,
 
@@ -359,7 +359,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME", default_value = "default")]
     pub deployment: String,
 
-    /// AWS: the workers' instance type (default t3.small, or t4g.small for an arm64 binary).
+    /// AWS: the workers' instance type (default c6i.large, or c7g.large for an arm64 binary;
+    /// burstable t2/t3/t3a/t4g types run with standard CPU credits, sized for their baseline).
     #[arg(long, value_name = "TYPE")]
     pub instance_type: Option<String>,
 
@@ -375,9 +376,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub price_file: Option<PathBuf>,
 
-    /// AWS: users one vCPU carries when sizing the fleet (arrival rates: 10x this per second).
+    /// AWS: requests per second one vCPU sends within the validity threshold, when sizing the
+    /// fleet (default: estimated from the plan's protocol, checks and think time; see
+    /// docs/aws-cost.md).
     #[arg(long, value_name = "N")]
-    pub users_per_vcpu: Option<f64>,
+    pub requests_per_vcpu: Option<f64>,
 
     /// AWS: use spot instances.
     #[arg(long)]

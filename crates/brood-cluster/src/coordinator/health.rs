@@ -14,6 +14,10 @@ use super::ms;
 pub const SCHED_LAG_LIMIT_MS: f32 = 50.0;
 /// How long scheduling lag must stay above [`SCHED_LAG_LIMIT_MS`] to count.
 pub const SCHED_LAG_SUSTAINED: Duration = Duration::from_secs(10);
+/// What fleet sizing fills a generator's CPU to (percent), leaving room below the CPU validity
+/// threshold (85 % by default) for what the estimate misses; also the level the CPU verdict's
+/// advice on the number of workers aims at.
+pub const SIZING_CPU_PERCENT: f32 = 60.0;
 /// A worker clock this far off the controller's misplaces its per-second figures.
 pub const CLOCK_OFFSET_LIMIT_MS: u64 = 500;
 
@@ -70,6 +74,9 @@ pub(crate) struct HealthTrack {
     lag: Streak,
     dropped_arrivals: u64,
     worst_offset_ms: u64,
+    /// CPU percent summed over the snapshots above the CPU limit, and their count.
+    hot_cpu_sum: f64,
+    hot_snapshots: u64,
 }
 
 impl HealthTrack {
@@ -89,8 +96,12 @@ impl HealthTrack {
             .saturating_add(health.dropped_arrivals);
         if self.newest_seq.is_none_or(|newest| seq > newest) {
             self.newest_seq = Some(seq);
-            self.cpu
-                .note(health.cpu_percent > limits.cpu_percent, window);
+            let hot = health.cpu_percent > limits.cpu_percent;
+            self.cpu.note(hot, window);
+            if hot {
+                self.hot_cpu_sum += f64::from(health.cpu_percent);
+                self.hot_snapshots += 1;
+            }
             self.lag
                 .note(health.sched_lag_ms > SCHED_LAG_LIMIT_MS, window);
             // The worker's estimate only gets better (it keeps the smallest delay it has seen),
@@ -141,13 +152,35 @@ pub(crate) fn region_verdicts<'a>(
             n => format!(" on {n} of {} workers", reporting.len()),
         };
         let tracks: Vec<&HealthTrack> = affected.iter().map(|(_, h)| *h).collect();
+        let mut message = sentence(trouble, region, &scope, &tracks, limits);
+        if trouble == Trouble::Cpu {
+            message += &needed_workers(&tracks, reporting.len());
+        }
         out.push(Verdict {
             region: region.to_string(),
             worker: (affected.len() == 1).then(|| first.to_string()),
-            message: sentence(trouble, region, &scope, &tracks, limits),
+            message,
         });
     }
     out
+}
+
+/// How many workers the region should have had: the hot workers' CPU while hot, spread to
+/// [`SIZING_CPU_PERCENT`] each, plus the others. A lower bound, since a saturated generator shows
+/// 100 % whatever it was asked for.
+fn needed_workers(hot: &[&HealthTrack], reporting: usize) -> String {
+    let load: f64 = hot
+        .iter()
+        .filter(|t| t.hot_snapshots > 0)
+        .map(|t| t.hot_cpu_sum / t.hot_snapshots as f64)
+        .sum();
+    let mean = load / hot.len().max(1) as f64;
+    let others = reporting.saturating_sub(hot.len());
+    let needed = (load / f64::from(SIZING_CPU_PERCENT)).ceil() as usize + others;
+    format!(
+        "; at {mean:.0}% CPU it needed at least {needed} workers (instances on aws) instead of \
+         {reporting} to stay near {SIZING_CPU_PERCENT}%"
+    )
 }
 
 /// The sentence for one worker's newly shown trouble, for the live log.
@@ -259,7 +292,9 @@ mod tests {
             vec![Verdict {
                 region: "us-east-1".into(),
                 worker: Some("w1".into()),
-                message: "us-east-1: generator CPU above 85% for 40 s: latencies may be inflated"
+                message: "us-east-1: generator CPU above 85% for 40 s: latencies may be inflated; \
+                          at 99% CPU it needed at least 2 workers (instances on aws) instead of \
+                          1 to stay near 60%"
                     .into(),
             }]
         );
@@ -270,7 +305,9 @@ mod tests {
         );
         assert_eq!(
             mixed[0].message,
-            "eu: generator CPU above 85% for 40 s on 2 of 3 workers: latencies may be inflated"
+            "eu: generator CPU above 85% for 40 s on 2 of 3 workers: latencies may be inflated; \
+             at 99% CPU it needed at least 5 workers (instances on aws) instead of 3 to stay \
+             near 60%"
         );
         assert_eq!(mixed[0].worker, None);
     }

@@ -29,7 +29,9 @@ use std::time::Duration;
 
 use brood_stats::{RunStats, Snapshot};
 
-pub use health::{Verdict, CLOCK_OFFSET_LIMIT_MS, SCHED_LAG_LIMIT_MS, SCHED_LAG_SUSTAINED};
+pub use health::{
+    Verdict, CLOCK_OFFSET_LIMIT_MS, SCHED_LAG_LIMIT_MS, SCHED_LAG_SUSTAINED, SIZING_CPU_PERCENT,
+};
 pub use model::{
     Action, CoordinatorConfig, Event, Health, RunEnd, RunOutcome, WorkerEnd, WorkerOutcome,
 };

@@ -292,6 +292,10 @@ pub fn preview(checked: &Checked) -> Result<Preview, Vec<FieldError>> {
     cost.check_cap(aws.max_cost)
         .map_err(|e| vec![FieldError::new("max_cost", e.to_string())])?;
     let instances = |name: &str| fleet.iter().find(|(r, _)| r == name).map_or(0, |(_, n)| *n);
+    // The same text `brood run` prints: the sizing and the cost's arithmetic.
+    let mut plan = plan;
+    plan.push(String::new());
+    plan.extend(cost.render().lines().map(str::to_string));
     Ok(Preview {
         backend: "aws".into(),
         regions: checked
@@ -312,9 +316,11 @@ pub fn preview(checked: &Checked) -> Result<Preview, Vec<FieldError>> {
             Some(_) => {
                 format!(
                 "on-demand prices of {}, for the run time plus {} minutes of boot and idle exit \
-                 per instance{}",
+                 per instance, billed per second, with {}public IPv4 addresses; {}{}",
                 cost.date,
                 crate::aws::BILLED_OVERHEAD.as_secs() / 60,
+                if cost.public_ipv4 { "" } else { "no " },
+                cost.credits.describe(),
                 if cost.spot { "; spot is usually cheaper" } else { "" }
             )
             }
@@ -378,6 +384,16 @@ mod tests {
         assert!(instances[1] > instances[0], "{instances:?}");
         assert!(p.regions.iter().all(|r| r.instance_type == "t3.small"));
         assert!(p.cost_usd > 0.0, "{p:?}");
+        // The page shows the arithmetic `brood run` prints: the rate, the CPU, the instances.
+        let text = p.plan.join("\n");
+        assert!(
+            text.contains("sizing: closed model: 8000 users")
+                && text.contains("× 20% baseline")
+                && text.contains("+ IPv4")
+                && p.cost_note.contains("standard CPU credits"),
+            "{text}\n{}",
+            p.cost_note
+        );
 
         // The cap is held against the same estimate, next to its field.
         request.max_cost = "0.001".into();

@@ -82,7 +82,7 @@ fn input(args: RunArgs) -> RunInput {
         max_instances: args.max_instances,
         max_cost: args.max_cost,
         price_file: args.price_file,
-        users_per_vcpu: args.users_per_vcpu,
+        requests_per_vcpu: args.requests_per_vcpu,
         spot: args.spot,
         worker_binary: args.worker_binary,
         ami: args.ami,
