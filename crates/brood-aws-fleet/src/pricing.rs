@@ -26,6 +26,14 @@ impl Arch {
             Arch::Arm64 => "arm64",
         }
     }
+
+    /// The name Rust targets and `scripts/build-worker.sh --arch` use.
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "aarch64",
+        }
+    }
 }
 
 /// (type, vCPUs, architecture, USD per hour in us-east-1)
