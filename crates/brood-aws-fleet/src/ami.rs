@@ -218,7 +218,10 @@ mod tests {
         let b = binary(0x3e, &["GLIBC_2.17", "GLIBC_2.39"]);
         let e = check_binary(&b, &host(X86)).unwrap_err().to_string();
         assert!(e.starts_with("--worker-binary: needs GLIBC_2.39"), "{e}");
-        assert!(e.contains("Amazon Linux 2023 in eu-west-1 has glibc 2.34"), "{e}");
+        assert!(
+            e.contains("Amazon Linux 2023 in eu-west-1 has glibc 2.34"),
+            "{e}"
+        );
         assert!(e.contains("scripts/build-worker.sh"), "{e}");
     }
 
@@ -228,7 +231,10 @@ mod tests {
         let e = check_binary(&arm, &host(X86)).unwrap_err().to_string();
         assert!(e.starts_with("--worker-binary: an arm64 build"), "{e}");
         assert!(e.contains("t3.small in eu-west-1 runs x86_64"), "{e}");
-        assert!(e.contains("--arch x86_64") && e.contains("--instance-type"), "{e}");
+        assert!(
+            e.contains("--arch x86_64") && e.contains("--instance-type"),
+            "{e}"
+        );
         assert_eq!(check_binary(&arm, &host(ARM)).unwrap(), Verdict::Runs);
     }
 
@@ -264,7 +270,10 @@ mod tests {
             ..custom
         };
         let e = check_binary(&b, &older).unwrap_err().to_string();
-        assert!(e.contains("ami-0abc (--ami) in eu-west-1 has glibc 2.31"), "{e}");
+        assert!(
+            e.contains("ami-0abc (--ami) in eu-west-1 has glibc 2.31"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -276,7 +285,9 @@ mod tests {
         assert_eq!(amis.get("eu-west-1"), Some("ami-0b2"));
         let one = Amis::parse(&v(&["eu-west-1=ami-0b2"]), &regions).unwrap();
         assert_eq!(one.get("us-east-1"), None);
-        let e = Amis::parse(&v(&["ami-0a1"]), &regions).unwrap_err().to_string();
+        let e = Amis::parse(&v(&["ami-0a1"]), &regions)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--ami: ami-0a1 without a region"), "{e}");
         assert!(e.contains("--ami REGION=AMI"), "{e}");
         let single = Amis::parse(&v(&["ami-0a1"]), &regions[..1]).unwrap();
@@ -292,6 +303,9 @@ mod tests {
         }
         assert!(Amis::parse(&[], &regions).unwrap().is_empty());
         assert_eq!(parse_glibc("2.31").unwrap(), GlibcVersion(2, 31, 0));
-        assert!(parse_glibc("new").unwrap_err().to_string().contains("--ami-glibc"));
+        assert!(parse_glibc("new")
+            .unwrap_err()
+            .to_string()
+            .contains("--ami-glibc"));
     }
 }

@@ -249,7 +249,10 @@ mod tests {
         let info = inspect_bytes(&bytes).unwrap();
         assert!(info.debug_bytes > 0, "{info:?}");
         let (out, warning) = strip_debug(bytes.clone(), &info);
-        assert_eq!(warning, None, "binutils or llvm strip is expected on this machine");
+        assert_eq!(
+            warning, None,
+            "binutils or llvm strip is expected on this machine"
+        );
         assert!(out.len() < bytes.len() - info.debug_bytes as usize / 2);
         let after = inspect_bytes(&out).unwrap();
         assert_eq!((after.arch, after.debug_bytes), (info.arch, 0));

@@ -24,6 +24,7 @@ const MAX_SECTION: u64 = 16 << 20;
 const MAX_SECTIONS: u64 = 4096;
 
 const PT_INTERP: u32 = 3;
+const SHF_ALLOC: u64 = 2;
 const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
 
 /// A glibc version, as in a `GLIBC_2.2.5` symbol version: compared part by part.
@@ -72,7 +73,8 @@ pub struct ElfInfo {
     pub linking: Linking,
     /// The highest `GLIBC_*` version it needs; `None` when it needs none (static, or musl).
     pub glibc: Option<GlibcVersion>,
-    /// Bytes in `.debug_*` sections, which `strip --strip-debug` removes.
+    /// Bytes in `.debug_*` sections not loaded with the program, which `strip --strip-debug`
+    /// removes.
     pub debug_bytes: u64,
 }
 
@@ -157,7 +159,11 @@ fn header(head: &[u8]) -> Result<Header, FleetError> {
         2 | 3 => {}
         1 => return Err(invalid("an ELF object file (.o), not an executable")),
         4 => return Err(invalid("an ELF core dump, not an executable")),
-        other => return Err(invalid(format!("an ELF file of type {other}, not an executable"))),
+        other => {
+            return Err(invalid(format!(
+                "an ELF file of type {other}, not an executable"
+            )))
+        }
     }
     let arch = match u16_at(head, 18) {
         0x3e => Arch::X86_64,
@@ -212,6 +218,7 @@ impl<R: Read + Seek> Ranges<'_, R> {
 struct Section {
     name: u32,
     kind: u32,
+    flags: u64,
     offset: u64,
     size: u64,
     link: u32,
@@ -229,7 +236,9 @@ pub fn inspect<R: Read + Seek>(file: &mut R) -> Result<ElfInfo, FleetError> {
     let mut file = Ranges { file, len };
 
     if h.phnum > 0 && h.phentsize < 56 {
-        return Err(invalid("a damaged ELF file: program headers under 56 bytes"));
+        return Err(invalid(
+            "a damaged ELF file: program headers under 56 bytes",
+        ));
     }
     let phdrs = file.read(h.phoff, h.phnum * h.phentsize, "program headers")?;
     let mut linking = Linking::Static;
@@ -244,7 +253,9 @@ pub fn inspect<R: Read + Seek>(file: &mut R) -> Result<ElfInfo, FleetError> {
     }
 
     if h.shnum > MAX_SECTIONS || (h.shnum > 0 && h.shentsize < 64) {
-        return Err(invalid("a damaged ELF file: its section headers make no sense"));
+        return Err(invalid(
+            "a damaged ELF file: its section headers make no sense",
+        ));
     }
     let shdrs = file.read(h.shoff, h.shnum * h.shentsize, "section headers")?;
     let sections: Vec<Section> = shdrs
@@ -252,6 +263,7 @@ pub fn inspect<R: Read + Seek>(file: &mut R) -> Result<ElfInfo, FleetError> {
         .map(|s| Section {
             name: u32_at(s, 0),
             kind: u32_at(s, 4),
+            flags: u64_at(s, 8),
             offset: u64_at(s, 24),
             size: u64_at(s, 32),
             link: u32_at(s, 40),
@@ -264,15 +276,16 @@ pub fn inspect<R: Read + Seek>(file: &mut R) -> Result<ElfInfo, FleetError> {
     };
     let debug_bytes = sections
         .iter()
-        .filter(|s| c_str(&names, s.name).starts_with(b".debug"))
+        // Not `.debug_gdb_scripts`, which is loaded with the program (SHF_ALLOC) and stays.
+        .filter(|s| s.flags & SHF_ALLOC == 0 && c_str(&names, s.name).starts_with(b".debug"))
         .map(|s| s.size)
         .sum();
 
     let mut glibc = None;
     for needs in sections.iter().filter(|s| s.kind == SHT_GNU_VERNEED) {
-        let strings = sections.get(needs.link as usize).ok_or_else(|| {
-            invalid("a damaged ELF file: .gnu.version_r names no string table")
-        })?;
+        let strings = sections
+            .get(needs.link as usize)
+            .ok_or_else(|| invalid("a damaged ELF file: .gnu.version_r names no string table"))?;
         let strings = file.read(strings.offset, strings.size, "dynamic strings")?;
         let table = file.read(needs.offset, needs.size, ".gnu.version_r")?;
         for name in version_needs(&table, needs.info)? {
@@ -413,7 +426,7 @@ pub mod craft {
         out.extend_from_slice(&64u16.to_le_bytes());
         out.extend_from_slice(&5u16.to_le_bytes()); // shnum
         out.extend_from_slice(&4u16.to_le_bytes()); // shstrndx
-        // The program header: PT_INTERP, or an unused PT_NULL.
+                                                    // The program header: PT_INTERP, or an unused PT_NULL.
         let mut ph = vec![0u8; 56];
         if let Some((offset, size)) = interp {
             ph[..4].copy_from_slice(&3u32.to_le_bytes());
@@ -450,14 +463,7 @@ pub mod craft {
             count,
         ));
         out.extend(section(24, 1, debug_offset, debug as u64, 0, 0));
-        out.extend(section(
-            36,
-            3,
-            shstrtab_offset,
-            shstrtab.len() as u64,
-            0,
-            0,
-        ));
+        out.extend(section(36, 3, shstrtab_offset, shstrtab.len() as u64, 0, 0));
         out
     }
 }
@@ -507,7 +513,10 @@ mod tests {
     fn other_files_are_named_with_the_way_to_a_linux_build() {
         let error = |bytes: &[u8]| inspect_bytes(bytes).unwrap_err().to_string();
         let mach_o = error(b"\xcf\xfa\xed\xfe\x07\x00\x00\x01 rest of a macOS binary");
-        assert!(mach_o.starts_with("--worker-binary: a macOS (Mach-O) binary;"), "{mach_o}");
+        assert!(
+            mach_o.starts_with("--worker-binary: a macOS (Mach-O) binary;"),
+            "{mach_o}"
+        );
         assert!(mach_o.contains("scripts/build-worker.sh") && mach_o.contains(BUILD_DOC));
         assert!(error(b"\xca\xfe\xba\xbe universal").contains("Mach-O"));
         assert!(error(b"MZ\x90\x00").contains("Windows (PE)"));

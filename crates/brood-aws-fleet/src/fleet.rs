@@ -18,9 +18,9 @@ use brood_cluster::{BackendError, Fleet, FleetRequest, WorkerState, WorkerStatus
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
+use crate::ami::Amis;
 use crate::aws::{aws_error, code, retry_fresh_profile, tag_pairs};
 use crate::config::DeploymentConfig;
-use crate::ami::Amis;
 pub use crate::elf::elf_arch;
 use crate::pricing::{default_instance_type, Arch};
 use crate::userdata::{render, WorkerBoot};

@@ -40,11 +40,10 @@ pub async fn describe(
         }
         Err(e) => return Err(aws_error("DescribeInstanceTypes", region, instance_type, e)),
     };
-    let Some(info) = out
-        .instance_types()
-        .iter()
-        .find(|t| t.instance_type().is_some_and(|t| t.as_str() == instance_type))
-    else {
+    let Some(info) = out.instance_types().iter().find(|t| {
+        t.instance_type()
+            .is_some_and(|t| t.as_str() == instance_type)
+    }) else {
         return Err(unknown(""));
     };
     let vcpus = info
