@@ -1,6 +1,6 @@
-//! The worker binary on its way to the bucket: its debug information stripped (a debug or
-//! release build with line tables is several times the size of the code, and every instance
-//! downloads the binary on boot), then uploaded in parts with its progress on the console.
+//! The worker binary on its way to the bucket: its debug information and symbols stripped (a
+//! debug build of brood is about twice its stripped size, and every instance downloads the binary
+//! on boot), then uploaded in parts with its progress on the console.
 
 use std::path::{Path, PathBuf};
 
@@ -15,12 +15,12 @@ const PART: usize = 8 << 20;
 /// architecture), then `llvm-strip` (every architecture).
 const STRIP_TOOLS: &[&str] = &["strip", "llvm-strip"];
 
-/// The binary without its `.debug_*` sections, when it has any and a strip tool on this machine
-/// removes them; otherwise the binary as it is, with a warning to print. Symbols stay, so a
-/// worker's backtrace still names functions. The result is checked: still an ELF file of the
-/// same architecture, with no debug sections.
+/// The binary without its `.debug_*` sections and symbol table (as `strip`, or cargo's
+/// `strip = true`), when it has them and a strip tool on this machine removes them; otherwise
+/// the binary as it is, with a warning to print. The result is checked: still an ELF file of the
+/// same architecture and glibc needs, with no debug sections and no symbols.
 pub fn strip_debug(bytes: Vec<u8>, info: &ElfInfo) -> (Vec<u8>, Option<String>) {
-    if info.debug_bytes == 0 {
+    if info.debug_bytes == 0 && !info.symbols {
         return (bytes, None);
     }
     let arch = info.arch;
@@ -28,9 +28,14 @@ pub fn strip_debug(bytes: Vec<u8>, info: &ElfInfo) -> (Vec<u8>, Option<String>) 
     // A second or two of work once per run, before any instance exists.
     let stripped = stripped_copy(&bytes);
     match stripped {
-        Ok(s) if inspect_bytes(&s).is_ok_and(|i| i.arch == arch && i.debug_bytes == 0) => {
+        Ok(s)
+            if inspect_bytes(&s).is_ok_and(|i| {
+                i.arch == arch && i.glibc == info.glibc && i.debug_bytes == 0 && !i.symbols
+            }) =>
+        {
             eprintln!(
-                "brood: stripped the worker binary's debug information: {:.1} MB -> {:.1} MB",
+                "brood: stripped the worker binary's debug information and symbols: {:.1} MB -> \
+                 {:.1} MB",
                 size as f64 / 1e6,
                 s.len() as f64 / 1e6
             );
@@ -42,9 +47,9 @@ pub fn strip_debug(bytes: Vec<u8>, info: &ElfInfo) -> (Vec<u8>, Option<String>) 
                 Ok(_) => "the stripped file did not check out".into(),
             };
             let warning = format!(
-                "the worker binary carries {:.1} MB of debug information and could not be \
-                 stripped ({why}); uploading it as it is (scripts/build-worker.sh builds a \
-                 stripped one)",
+                "the worker binary carries symbols or {:.1} MB of debug information and could \
+                 not be stripped ({why}); uploading it as it is (scripts/build-worker.sh builds \
+                 a stripped one)",
                 info.debug_bytes as f64 / 1e6
             );
             (bytes, Some(warning))
@@ -62,7 +67,7 @@ fn stripped_copy(bytes: &[u8]) -> Result<Vec<u8>, String> {
         let mut tried = Vec::new();
         for tool in STRIP_TOOLS {
             let run = std::process::Command::new(tool)
-                .arg("--strip-debug")
+                .arg("--strip-all")
                 .arg("-o")
                 .arg(&output)
                 .arg(&input)
@@ -242,7 +247,8 @@ mod tests {
         assert_eq!(warning, None);
     }
 
-    /// This machine's own test binary carries line tables; the strip tool removes them.
+    /// This machine's own test binary carries line tables and symbols; the strip tool removes
+    /// them.
     #[test]
     fn a_real_build_loses_its_debug_sections() {
         let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
@@ -253,9 +259,13 @@ mod tests {
             warning, None,
             "binutils or llvm strip is expected on this machine"
         );
+        assert!(info.symbols);
         assert!(out.len() < bytes.len() - info.debug_bytes as usize / 2);
         let after = inspect_bytes(&out).unwrap();
-        assert_eq!((after.arch, after.debug_bytes), (info.arch, 0));
+        assert_eq!(
+            (after.arch, after.debug_bytes, after.symbols),
+            (info.arch, 0, false)
+        );
         assert_eq!(after.glibc, info.glibc);
     }
 }

@@ -1,7 +1,8 @@
 //! What the worker binary is, read from its ELF headers before anything is created: the
 //! architecture (x86_64 or aarch64), static or dynamic linking (and the dynamic loader), the
 //! highest `GLIBC_x.y` symbol version it needs (from `.gnu.version_r`, the version needs that the
-//! loader checks at start), and how many bytes of debug information it carries.
+//! loader checks at start), how many bytes of debug information it carries and whether it has a
+//! symbol table.
 //!
 //! A hand-written reader of ELF64 little-endian headers, program headers, section headers,
 //! `.gnu.version_r` and its string table: it reads only those ranges of the file, never more than
@@ -25,6 +26,7 @@ const MAX_SECTIONS: u64 = 4096;
 
 const PT_INTERP: u32 = 3;
 const SHF_ALLOC: u64 = 2;
+const SHT_SYMTAB: u32 = 2;
 const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
 
 /// A glibc version, as in a `GLIBC_2.2.5` symbol version: compared part by part.
@@ -76,6 +78,8 @@ pub struct ElfInfo {
     /// Bytes in `.debug_*` sections not loaded with the program, which `strip --strip-debug`
     /// removes.
     pub debug_bytes: u64,
+    /// It has a symbol table (`.symtab`), which `strip` removes.
+    pub symbols: bool,
 }
 
 fn invalid(message: impl Into<String>) -> FleetError {
@@ -281,6 +285,7 @@ pub fn inspect<R: Read + Seek>(file: &mut R) -> Result<ElfInfo, FleetError> {
         .map(|s| s.size)
         .sum();
 
+    let symbols = sections.iter().any(|s| s.kind == SHT_SYMTAB);
     let mut glibc = None;
     for needs in sections.iter().filter(|s| s.kind == SHT_GNU_VERNEED) {
         let strings = sections
@@ -302,6 +307,7 @@ pub fn inspect<R: Read + Seek>(file: &mut R) -> Result<ElfInfo, FleetError> {
         linking,
         glibc,
         debug_bytes,
+        symbols,
     })
 }
 
