@@ -104,7 +104,7 @@ fn private_dir() -> std::io::Result<PathBuf> {
 
 /// The progress line of an upload.
 pub fn progress(sent: usize, total: usize) -> String {
-    let percent = if total == 0 { 100 } else { sent * 100 / total };
+    let percent = (sent * 100).checked_div(total).unwrap_or(100);
     format!(
         "brood: uploaded {:.1} of {:.1} MB ({percent}%)",
         sent as f64 / 1e6,

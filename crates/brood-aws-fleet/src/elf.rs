@@ -197,7 +197,7 @@ struct Ranges<'a, R> {
 
 impl<R: Read + Seek> Ranges<'_, R> {
     fn read(&mut self, offset: u64, size: u64, what: &str) -> Result<Vec<u8>, FleetError> {
-        let end = offset.checked_add(size).unwrap_or(u64::MAX);
+        let end = offset.saturating_add(size);
         if end > self.len {
             return Err(invalid(format!(
                 "a truncated or damaged ELF file: its {what} reaches byte {end} but the file has \
