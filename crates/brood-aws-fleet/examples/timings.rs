@@ -33,9 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&dir)?;
     let binary = dir.join("brood");
     // A 20 MB x86_64 Linux executable stand-in (a release brood is about that size).
-    let mut bytes = b"\x7fELF\x02\x01\x01".to_vec();
-    bytes.resize(18, 0);
-    bytes.extend_from_slice(&0x3eu16.to_le_bytes());
+    let mut bytes = brood_aws_fleet::elf::craft::executable(0x3e, None, &[], 0);
     bytes.resize(20 << 20, 0x90);
     std::fs::write(&binary, bytes)?;
     let fleet = AsgFleet::new(
@@ -46,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             run_id: "timings-run".into(),
             worker_binary: binary,
             instance_type: None,
-            ami: None,
+            ami: Default::default(),
             spot: false,
             idle_exit: "3m".into(),
             stop_after: Duration::from_secs(3600),

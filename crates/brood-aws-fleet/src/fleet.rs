@@ -18,9 +18,11 @@ use brood_cluster::{BackendError, Fleet, FleetRequest, WorkerState, WorkerStatus
 use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
-use crate::aws::{aws_error, code, retry, retry_fresh_profile, tag_pairs};
+use crate::ami::Amis;
+use crate::aws::{aws_error, code, retry_fresh_profile, tag_pairs};
 use crate::config::DeploymentConfig;
-use crate::pricing::{default_instance_type, instance_info, Arch};
+pub use crate::elf::elf_arch;
+use crate::pricing::{default_instance_type, Arch};
 use crate::userdata::{render, WorkerBoot};
 use crate::{Aws, FleetError};
 
@@ -32,8 +34,9 @@ pub struct FleetOptions {
     pub worker_binary: PathBuf,
     /// Default: small, of the binary's architecture.
     pub instance_type: Option<String>,
-    /// Default: the current Amazon Linux 2023 AMI from the public SSM parameter.
-    pub ami: Option<String>,
+    /// Images by region (`--ami`); other regions get the current Amazon Linux 2023 AMI from the
+    /// public SSM parameter.
+    pub ami: Amis,
     pub spot: bool,
     /// The worker's `--idle-exit`.
     pub idle_exit: String,
@@ -123,29 +126,6 @@ pub fn failed_launch(
         })
 }
 
-/// The architecture of an ELF executable, from its header.
-pub fn elf_arch(head: &[u8]) -> Result<Arch, FleetError> {
-    let not_linux = || FleetError::Invalid {
-        field: "--worker-binary".into(),
-        message: "not a Linux executable (ELF): give a Linux build of brood with --worker-binary"
-            .into(),
-    };
-    if head.len() < 20 || &head[..4] != b"\x7fELF" {
-        return Err(not_linux());
-    }
-    // e_machine, little-endian, at offset 18.
-    match u16::from_le_bytes([head[18], head[19]]) {
-        0x3e => Ok(Arch::X86_64),
-        0xb7 => Ok(Arch::Arm64),
-        other => Err(FleetError::Invalid {
-            field: "--worker-binary".into(),
-            message: format!(
-                "an ELF executable for machine {other:#x}; brood's instances are x86_64 or arm64"
-            ),
-        }),
-    }
-}
-
 /// A binary as it is uploaded: gzip, which the AMI's `gunzip` unpacks.
 pub fn pack(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
@@ -186,11 +166,14 @@ impl AsgFleet {
         self.binary
             .get_or_try_init(|| async {
                 let path = &self.options.worker_binary;
-                let bytes = tokio::fs::read(path).await.map_err(|e| FleetError::Io {
-                    path: path.display().to_string(),
-                    source: e,
-                })?;
-                let arch = elf_arch(&bytes)?;
+                let original = crate::binary::read(path).await?;
+                let info = crate::elf::inspect_bytes(&original)?;
+                let arch = info.arch;
+                let (bytes, warning) = crate::binary::strip_debug(original, &info);
+                if let Some(warning) = warning {
+                    eprintln!("brood: warning: {warning}");
+                }
+                // The checksum of what the instances run: the user data checks it after unpacking.
                 let sha256 = hex(&Sha256::digest(&bytes));
                 let key = binary_key(env!("CARGO_PKG_VERSION"), &sha256);
                 let s3 = self.aws.s3();
@@ -208,9 +191,13 @@ impl AsgFleet {
                         ))
                     }
                 };
-                if !exists {
-                    // Compressed: a build's debug information shrinks to a fraction, and every
-                    // instance downloads the binary on boot.
+                if exists {
+                    eprintln!(
+                        "brood: the worker binary ({:.1} MB) is already in s3://{bucket}/{key}",
+                        bytes.len() as f64 / 1e6
+                    );
+                } else {
+                    // Compressed: every instance downloads the binary on boot.
                     let body = pack(&bytes);
                     eprintln!(
                         "brood: uploading the worker binary ({:.1} MB, {:.1} MB compressed) to \
@@ -218,49 +205,42 @@ impl AsgFleet {
                         bytes.len() as f64 / 1e6,
                         body.len() as f64 / 1e6
                     );
-                    retry(&[], || async {
-                        s3.put_object()
-                            .bucket(bucket)
-                            .key(&key)
-                            .body(body.clone().into())
-                            .send()
-                            .await
-                            .map(|_| ())
-                            .map_err(|e| {
-                                aws_error("PutObject", region, &format!("s3://{bucket}/{key}"), e)
-                            })
-                    })
-                    .await?;
+                    crate::binary::put(&s3, bucket, &key, body, region).await?;
                 }
                 Ok(UploadedBinary { key, sha256, arch })
             })
             .await
     }
 
-    fn instance_type(&self, arch: Arch) -> Result<String, FleetError> {
+    /// The instance type, checked against the binary's architecture as EC2 in `region`
+    /// describes it.
+    async fn instance_type(&self, region: &str, arch: Arch) -> Result<String, FleetError> {
         let t = self
             .options
             .instance_type
             .clone()
             .unwrap_or_else(|| default_instance_type(arch).to_string());
-        if let Some((_, type_arch)) = instance_info(&t) {
-            if type_arch != arch {
-                return Err(FleetError::Invalid {
-                    field: "--instance-type".into(),
-                    message: format!(
-                        "{t} is {} but the worker binary is {}",
-                        type_arch.ami_name(),
-                        arch.ami_name()
-                    ),
-                });
-            }
+        let spec = crate::instance::describe(&self.aws, region, &t).await?;
+        if !spec.archs.contains(&arch) {
+            return Err(FleetError::Invalid {
+                field: "--instance-type".into(),
+                message: format!(
+                    "{t} in {region} runs {} but the worker binary is {}",
+                    spec.archs
+                        .iter()
+                        .map(|a| a.ami_name())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    arch.ami_name()
+                ),
+            });
         }
         Ok(t)
     }
 
     async fn ami(&self, region: &str, arch: Arch) -> Result<String, FleetError> {
-        if let Some(ami) = &self.options.ami {
-            return Ok(ami.clone());
+        if let Some(ami) = self.options.ami.get(region) {
+            return Ok(ami.to_string());
         }
         let name = format!(
             "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{}",
@@ -325,7 +305,7 @@ impl AsgFleet {
         };
         let region = &request.region;
         let binary = self.upload_binary().await?;
-        let instance_type = self.instance_type(binary.arch)?;
+        let instance_type = self.instance_type(region, binary.arch).await?;
         let ami = self.ami(region, binary.arch).await?;
         let (group_id, _) =
             crate::setup::ensure_security_group(&self.aws, &self.deployment, region).await?;
@@ -791,28 +771,6 @@ mod tests {
             failed_launch(&[activity(Code::Successful, 300, "ok")], 100, &None),
             None
         );
-    }
-
-    fn elf(machine: u16) -> Vec<u8> {
-        let mut h = b"\x7fELF\x02\x01\x01".to_vec();
-        h.resize(18, 0);
-        h.extend_from_slice(&machine.to_le_bytes());
-        h.resize(64, 0);
-        h
-    }
-
-    #[test]
-    fn the_binary_architecture_comes_from_its_elf_header() {
-        assert_eq!(elf_arch(&elf(0x3e)).unwrap(), Arch::X86_64);
-        assert_eq!(elf_arch(&elf(0xb7)).unwrap(), Arch::Arm64);
-        let e = elf_arch(b"\xcf\xfa\xed\xfe mach-o")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("--worker-binary") && e.contains("Linux"), "{e}");
-        assert!(elf_arch(&elf(0x28))
-            .unwrap_err()
-            .to_string()
-            .contains("0x28"));
     }
 
     #[test]

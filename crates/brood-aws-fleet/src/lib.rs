@@ -8,11 +8,15 @@
 //! creates carries the deployment's tags from its create call, so a failure half-way leaves only
 //! resources that `cleanup` finds.
 
+pub mod ami;
 mod aws;
+pub mod binary;
 pub mod cleanup;
 pub mod config;
+pub mod elf;
 mod error;
 pub mod fleet;
+pub mod instance;
 pub mod leave;
 pub mod policy;
 pub mod pricing;

@@ -220,6 +220,14 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                     format!("{bucket}/{SPILL_PREFIX}*"),
                 ],
             },
+            // A worker binary over 8 MiB goes up in parts (s3:PutObject); a failed upload's
+            // parts are removed.
+            {
+                "Sid": "AbandonABinaryUpload",
+                "Effect": "Allow",
+                "Action": ["s3:AbortMultipartUpload"],
+                "Resource": [format!("{bucket}/{BINARY_PREFIX}*")],
+            },
             // Cleanup empties the bucket before deleting it (and lifecycle rules, which setup
             // writes, may expire any key anyway).
             {
@@ -368,7 +376,8 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Action": [
                     "ec2:DescribeRegions", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups", "ec2:DescribeLaunchTemplates",
-                    "ec2:DescribeLaunchTemplateVersions", "autoscaling:DescribeAutoScalingGroups",
+                    "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeInstanceTypes",
+                    "autoscaling:DescribeAutoScalingGroups",
                     "sqs:ListQueues", "s3:ListAllMyBuckets", "iam:ListRoles",
                     "iam:ListInstanceProfiles"
                 ],

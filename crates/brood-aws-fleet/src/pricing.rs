@@ -33,6 +33,14 @@ impl Arch {
             Arch::Arm64 => "arm64",
         }
     }
+
+    /// The name Rust targets and `scripts/build-worker.sh --arch` use.
+    pub fn rust_name(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "aarch64",
+        }
+    }
 }
 
 /// USD per hour for each public IPv4 address (in use or idle), in every region since 2024-02-01.

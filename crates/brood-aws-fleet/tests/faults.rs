@@ -77,14 +77,17 @@ fn cleanup_options(deployment: &str) -> CleanupOptions {
     }
 }
 
-/// A small file that looks like an x86_64 Linux executable.
+/// A small x86_64 Linux executable's headers (what the upload checks), padded.
 fn fake_binary(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut head = b"\x7fELF\x02\x01\x01".to_vec();
-    head.resize(18, 0);
-    head.extend_from_slice(&0x3eu16.to_le_bytes());
-    head.resize(4096, 7);
+    let mut bytes = brood_aws_fleet::elf::craft::executable(
+        0x3e,
+        Some("/lib64/ld-linux-x86-64.so.2"),
+        &["GLIBC_2.17"],
+        0,
+    );
+    bytes.resize(4096, 7);
     let path = dir.join("brood");
-    std::fs::write(&path, head).unwrap();
+    std::fs::write(&path, bytes).unwrap();
     path
 }
 
@@ -99,7 +102,7 @@ async fn deployment(aws: &Aws, name: &str, dir: &std::path::Path) -> AsgFleet {
             run_id: "run-1".into(),
             worker_binary: fake_binary(dir),
             instance_type: None,
-            ami: None,
+            ami: Default::default(),
             spot: false,
             idle_exit: "3m".into(),
             stop_after: Duration::from_secs(3600),

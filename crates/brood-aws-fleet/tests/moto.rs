@@ -12,6 +12,7 @@ use std::net::TcpListener;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
+use brood_aws_fleet::elf::craft::executable as elf_file;
 use brood_aws_fleet::policy::{check_least_privilege, PolicyScope};
 use brood_aws_fleet::{cleanup, setup, AsgFleet, Aws, CleanupOptions, FleetOptions, SetupOptions};
 use brood_cluster::{Fleet, FleetRequest, QueueName};
@@ -42,14 +43,17 @@ fn options(deployment: &str, regions: &[&str]) -> SetupOptions {
     }
 }
 
-/// A small file that looks like an x86_64 Linux executable.
+/// A small x86_64 Linux executable (its ELF headers, needing GLIBC_2.17 of libc.so.6).
 fn fake_binary(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut head = b"\x7fELF\x02\x01\x01".to_vec();
-    head.resize(18, 0);
-    head.extend_from_slice(&0x3eu16.to_le_bytes());
-    head.resize(4096, 7);
+    let mut bytes = elf_file(
+        0x3e,
+        Some("/lib64/ld-linux-x86-64.so.2"),
+        &["GLIBC_2.17"],
+        0,
+    );
+    bytes.resize(4096, 7);
     let path = dir.join("brood");
-    std::fs::write(&path, head).unwrap();
+    std::fs::write(&path, bytes).unwrap();
     path
 }
 
@@ -337,7 +341,7 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             run_id: "run-1".into(),
             worker_binary: fake_binary(dir.path()),
             instance_type: None,
-            ami: None,
+            ami: Default::default(),
             spot: false,
             idle_exit: "3m".into(),
             stop_after: STOP_AFTER,
@@ -475,7 +479,7 @@ async fn a_fleet_comes_up_scales_to_zero_and_cleanup_removes_everything() {
             run_id: "run-3".into(),
             worker_binary: fake_binary(dir.path()),
             instance_type: Some("t3.small".into()),
-            ami: None,
+            ami: Default::default(),
             spot: false,
             idle_exit: "3m".into(),
             stop_after: STOP_AFTER,
@@ -582,7 +586,7 @@ async fn an_idle_worker_leaves_its_group_one_fewer_desired() {
             run_id: "run-2".into(),
             worker_binary: fake_binary(dir.path()),
             instance_type: None,
-            ami: None,
+            ami: Default::default(),
             spot: false,
             idle_exit: "3m".into(),
             stop_after: STOP_AFTER,
@@ -694,7 +698,7 @@ async fn the_user_data_starts_a_checked_worker_and_a_corrupt_binary_leaves_for_g
             run_id: "run-4".into(),
             worker_binary: fake_binary(dir.path()),
             instance_type: None,
-            ami: None,
+            ami: Default::default(),
             spot: false,
             idle_exit: "3m".into(),
             stop_after: STOP_AFTER,
@@ -798,6 +802,127 @@ async fn the_user_data_starts_a_checked_worker_and_a_corrupt_binary_leaves_for_g
         "{statuses:?}"
     );
 
+    let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+#[tokio::test]
+async fn instance_types_come_from_ec2_and_an_unknown_one_names_the_flag_and_region() {
+    use brood_aws_fleet::instance::{describe, InstanceSpec};
+    use brood_aws_fleet::Arch;
+    let aws = aws().await;
+    assert_eq!(
+        describe(&aws, "eu-west-1", "t3.small").await.unwrap(),
+        InstanceSpec {
+            vcpus: 2,
+            archs: vec![Arch::X86_64]
+        }
+    );
+    // Not in the built-in price list: EC2 knows it.
+    let big = describe(&aws, "us-east-1", "c7g.4xlarge").await.unwrap();
+    assert_eq!((big.vcpus, big.archs), (16, vec![Arch::Arm64]));
+    let e = describe(&aws, "eu-west-1", "t3.nonsense")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("--instance-type: t3.nonsense"), "{e}");
+    assert!(e.contains("eu-west-1"), "{e}");
+}
+
+#[tokio::test]
+async fn a_fleet_refuses_an_instance_type_of_another_architecture() {
+    let aws = aws().await;
+    let d = "arch-mismatch";
+    let region = "us-east-1";
+    let report = setup(&aws, &options(d, &[region])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-arch".into(),
+            worker_binary: fake_binary(dir.path()),
+            instance_type: Some("t4g.small".into()),
+            ami: Default::default(),
+            spot: false,
+            idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
+        },
+    );
+    let e = fleet
+        .up(&FleetRequest {
+            region: region.into(),
+            workers: 1,
+            jobs: QueueName(format!("jobs-{region}")),
+            controller: QueueName("controller-run-arch".into()),
+            controller_key: "ab".repeat(32),
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t4g.small in us-east-1 runs arm64"), "{e}");
+    let groups = aws
+        .autoscaling(region)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("brood-{d}-workers"))
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.auto_scaling_groups().is_empty(), "{groups:?}");
+    let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+#[tokio::test]
+async fn a_large_binary_goes_up_in_parts_and_reads_back_whole() {
+    use flate2::read::GzDecoder;
+    let aws = aws().await;
+    let d = "big-binary";
+    let report = setup(&aws, &options(d, &["us-east-1"])).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // 12 MB that gzip cannot shrink, so the upload takes two parts.
+    let mut bytes = elf_file(0x3e, None, &[], 0);
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    while bytes.len() < 12_000_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    let path = dir.path().join("brood");
+    std::fs::write(&path, &bytes).unwrap();
+    let fleet = AsgFleet::new(
+        aws.clone(),
+        report.deployment.clone(),
+        report.config.clone(),
+        FleetOptions {
+            run_id: "run-big".into(),
+            worker_binary: path,
+            instance_type: None,
+            ami: Default::default(),
+            spot: false,
+            idle_exit: "3m".into(),
+            stop_after: STOP_AFTER,
+        },
+    );
+    let uploaded = fleet.upload_binary().await.unwrap();
+    assert_eq!(uploaded.sha256, sha256_hex(&bytes));
+    let object = aws
+        .s3()
+        .get_object()
+        .bucket(&report.config.bucket)
+        .key(&uploaded.key)
+        .send()
+        .await
+        .unwrap();
+    let packed = object.body.collect().await.unwrap().into_bytes();
+    assert!(packed.len() > 8 << 20, "{} bytes", packed.len());
+    let mut unpacked = Vec::new();
+    GzDecoder::new(&packed[..])
+        .read_to_end(&mut unpacked)
+        .unwrap();
+    assert!(unpacked == bytes, "the binary did not read back whole");
     let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
 }

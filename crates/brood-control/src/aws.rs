@@ -1,8 +1,10 @@
-//! What `brood run --backend aws` checks before any instance starts: the deployment (set up
+//! What `brood run --backend aws` checks before any instance starts: the worker binary against
+//! each region's image and instance type (before anything is created), the deployment (set up
 //! implicitly for missing regions), the target allow-list, the fleet's size and the cost preview.
 
 use std::time::Duration;
 
+use brood_aws_fleet::ami::{check_binary, Host, Verdict};
 use brood_aws_fleet::pricing::instance_info;
 use brood_aws_fleet::{
     demand, plan_targets, setup, size_regions, Aws, CostInput, CostPreview, CreditMode,
@@ -47,8 +49,9 @@ impl SpendCap {
     }
 }
 
-/// Before any instance starts: the deployment is set up for the run's regions, every target is
-/// on its allow-list, the fleet is sized (unless `--workers`) and capped, and the cost preview is
+/// Before any instance starts: the worker binary is checked to start on every region's image and
+/// instance type (before setup creates anything), the deployment is set up for the run's
+/// regions, every target is on its allow-list, the fleet is sized (unless `--workers`) and capped, and the cost preview is
 /// shown and held against `--max-cost`. Returns the AWS connection, the deployment's settings
 /// and, with `--max-cost`, the cap the run's spending is held to while it runs.
 pub async fn prepare(
@@ -65,6 +68,7 @@ pub async fn prepare(
     Error,
 > {
     let aws = Aws::load(aws_settings.profile.as_deref()).await?;
+    let vcpus = check_worker_binary(&aws, dist, aws_settings).await?;
     let report = setup(
         &aws,
         &SetupOptions {
@@ -76,7 +80,7 @@ pub async fn prepare(
     .await?;
     let config = report.config;
     config.check_targets(&plan_targets(&settings.plan)?)?;
-    let (fleet, preview) = size_fleet(settings, dist, aws_settings)?;
+    let (fleet, preview) = size_fleet_with(settings, dist, aws_settings, Some(vcpus))?;
     for region in &mut dist.regions {
         if let Some((_, n)) = fleet.iter().find(|(r, _)| r == &region.name) {
             region.workers = *n;
@@ -90,15 +94,56 @@ pub async fn prepare(
     Ok((aws, report.deployment, config, cap))
 }
 
+/// Refuses, before anything is created, a worker binary that would not start in some region of
+/// the run: not a Linux build, another architecture than the instance type's (as EC2 describes
+/// the type in that region), or a glibc newer than the image's. Returns the type's vCPUs.
+async fn check_worker_binary(
+    aws: &Aws,
+    dist: &DistSettings,
+    aws_settings: &AwsRunSettings,
+) -> Result<u32, Error> {
+    let binary = brood_aws_fleet::elf::inspect_path(&aws_settings.worker_binary)?;
+    let instance_type = aws_settings.instance_type.clone().unwrap_or_else(|| {
+        brood_aws_fleet::pricing::default_instance_type(binary.arch).to_string()
+    });
+    let mut vcpus = 0;
+    for region in &dist.regions {
+        let spec = brood_aws_fleet::instance::describe(aws, &region.name, &instance_type).await?;
+        let host = Host {
+            region: &region.name,
+            instance_type: &instance_type,
+            archs: &spec.archs,
+            ami: aws_settings.ami.get(&region.name),
+            ami_glibc: aws_settings.ami_glibc,
+        };
+        if let Verdict::Unchecked { warning } = check_binary(&binary, &host)? {
+            eprintln!("brood: warning: {warning}");
+        }
+        vcpus = spec.vcpus;
+    }
+    Ok(vcpus)
+}
+
 /// The fleet per region (from `--workers`, or sized from each region's share of the load) and its
-/// cost preview: no AWS call, so the web UI's preview shows the same figures a run would.
+/// cost preview: no AWS call, so the web UI's preview shows the same figures a run would (with
+/// the vCPUs of the built-in instance list).
 pub fn size_fleet(
     settings: &Settings,
     dist: &DistSettings,
     aws_settings: &AwsRunSettings,
 ) -> Result<(Vec<(String, u32)>, CostPreview), Error> {
+    size_fleet_with(settings, dist, aws_settings, None)
+}
+
+/// [`size_fleet`] with the instance type's vCPUs as EC2 gave them (`None`: the built-in list).
+pub fn size_fleet_with(
+    settings: &Settings,
+    dist: &DistSettings,
+    aws_settings: &AwsRunSettings,
+    described_vcpus: Option<u32>,
+) -> Result<(Vec<(String, u32)>, CostPreview), Error> {
     let binary_head = read_head(&aws_settings.worker_binary)?;
-    let arch = brood_aws_fleet::fleet::elf_arch(&binary_head)?;
+    let arch = brood_aws_fleet::elf::elf_arch(&binary_head)?;
     let instance_type = aws_settings
         .instance_type
         .clone()
@@ -118,8 +163,8 @@ pub fn size_fleet(
             vec!["instances per region from --workers".to_string()],
         )
     } else {
-        let vcpus = instance_info(&instance_type)
-            .map(|(v, _)| v)
+        let vcpus = described_vcpus
+            .or_else(|| instance_info(&instance_type).map(|(v, _)| v))
             .ok_or_else(|| PlanError::InvalidOption {
                 flag: "--instance-type".into(),
                 message: format!("{instance_type}: vCPUs unknown to brood"),

@@ -105,8 +105,11 @@ pub struct RunInput {
     pub spot: bool,
     /// AWS: the Linux brood binary workers run (default: this one).
     pub worker_binary: Option<PathBuf>,
-    /// AWS: the image (default: the current Amazon Linux 2023 AMI of each region).
-    pub ami: Option<String>,
+    /// AWS: the image of a region, `REGION=AMI`, repeatable (default: the current Amazon Linux
+    /// 2023 AMI of each region). A bare `AMI` only when the run has one region.
+    pub ami: Vec<String>,
+    /// AWS: the glibc version of the --ami images, to check the worker binary against.
+    pub ami_glibc: Option<String>,
     /// AWS: the profile (default: the standard credential chain).
     pub profile: Option<String>,
     /// Local backend: latency added to every request of a region, `local-b:80ms,local-c:150ms`,
@@ -172,7 +175,8 @@ impl Default for RunInput {
             requests_per_vcpu: None,
             spot: false,
             worker_binary: None,
-            ami: None,
+            ami: Vec::new(),
+            ami_glibc: None,
             profile: None,
             region_latency: None,
             provision_timeout: None,

@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use brood_aws_fleet::ami::Amis;
+use brood_aws_fleet::elf::GlibcVersion;
 use brood_aws_fleet::PriceTable;
 use brood_cluster::RegionSpec;
 
@@ -249,7 +251,7 @@ fn timeout_flag(value: Option<&str>, flag: &str, default: &str) -> Result<Durati
 
 /// The distributed part of `brood run`: backend, regions with weights, workers, barrier.
 pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
-    let aws = match args.backend.as_deref().unwrap_or("local") {
+    let mut aws = match args.backend.as_deref().unwrap_or("local") {
         "local" => None,
         "aws" => Some(aws_run_settings(args)?),
         other => return Err(invalid("--backend", other, "`local` or `aws`")),
@@ -262,7 +264,16 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
             None => return Err(invalid("--workers", &name, "a region named in --regions")),
         }
     }
-    if aws.is_some() {
+    if let Some(aws) = &mut aws {
+        let names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
+        aws.ami = Amis::parse(&args.ami, &names).map_err(|e| fleet_refusal("--ami", e))?;
+        if aws.ami_glibc.is_some() && aws.ami.is_empty() {
+            return Err(PlanError::InvalidOption {
+                flag: "--ami-glibc".into(),
+                message: "the glibc of --ami images, but no --ami is given".into(),
+                hint: None,
+            });
+        }
         for r in &regions {
             brood_aws_fleet::setup::check_region(&r.name).map_err(|e| {
                 PlanError::InvalidOption {
@@ -414,7 +425,10 @@ pub struct AwsRunSettings {
     pub deployment: String,
     pub profile: Option<String>,
     pub instance_type: Option<String>,
-    pub ami: Option<String>,
+    /// `--ami`, per region.
+    pub ami: Amis,
+    /// `--ami-glibc`: the glibc of the `--ami` images.
+    pub ami_glibc: Option<GlibcVersion>,
     pub spot: bool,
     pub worker_binary: PathBuf,
     pub max_instances: u32,
@@ -424,6 +438,19 @@ pub struct AwsRunSettings {
     pub requests_per_vcpu: Option<f64>,
     /// `--workers` was given: no sizing from the load.
     pub workers_given: bool,
+}
+
+/// A flag's value the fleet refused, as the plan's error for that flag.
+fn fleet_refusal(flag: &str, e: brood_aws_fleet::FleetError) -> PlanError {
+    let message = match e {
+        brood_aws_fleet::FleetError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    };
+    PlanError::InvalidOption {
+        flag: flag.into(),
+        message,
+        hint: None,
+    }
 }
 
 /// The aws backend's flags, checked; each error names its flag.
@@ -469,7 +496,14 @@ pub fn aws_run_settings(args: &RunInput) -> Result<AwsRunSettings, PlanError> {
         deployment: args.deployment.clone(),
         profile: args.profile.clone(),
         instance_type: args.instance_type.clone(),
-        ami: args.ami.clone(),
+        // Checked against the regions by `dist_settings`.
+        ami: Amis::default(),
+        ami_glibc: args
+            .ami_glibc
+            .as_deref()
+            .map(brood_aws_fleet::ami::parse_glibc)
+            .transpose()
+            .map_err(|e| fleet_refusal("--ami-glibc", e))?,
         spot: args.spot,
         worker_binary,
         max_instances: args.max_instances,

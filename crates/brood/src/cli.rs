@@ -390,9 +390,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub worker_binary: Option<PathBuf>,
 
-    /// AWS: the image (default: the current Amazon Linux 2023 AMI of each region).
-    #[arg(long, value_name = "AMI")]
-    pub ami: Option<String>,
+    /// AWS: the image of a region, `REGION=AMI`, repeatable (default: the current Amazon Linux
+    /// 2023 AMI of each region). A bare `AMI` only when the run has one region: image ids
+    /// differ from region to region.
+    #[arg(long, value_name = "REGION=AMI")]
+    pub ami: Vec<String>,
+
+    /// AWS: the glibc version of the --ami images (e.g. 2.31), to check that the worker binary
+    /// starts on them; without it that check is skipped with a warning. Amazon Linux 2023 has
+    /// glibc 2.34.
+    #[arg(long, value_name = "VERSION")]
+    pub ami_glibc: Option<String>,
 
     /// AWS: the profile (default: the standard credential chain).
     #[arg(long, value_name = "NAME")]

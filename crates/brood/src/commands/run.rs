@@ -86,6 +86,7 @@ fn input(args: RunArgs) -> RunInput {
         spot: args.spot,
         worker_binary: args.worker_binary,
         ami: args.ami,
+        ami_glibc: args.ami_glibc,
         profile: args.profile,
         region_latency: args.region_latency,
         provision_timeout: args.provision_timeout,
