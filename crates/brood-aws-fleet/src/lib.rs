@@ -14,6 +14,8 @@ pub mod config;
 mod error;
 pub mod fleet;
 pub mod leave;
+pub mod network;
+mod placement;
 pub mod policy;
 pub mod pricing;
 pub mod setup;
