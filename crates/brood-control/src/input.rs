@@ -97,6 +97,12 @@ pub struct RunInput {
     pub spot: bool,
     /// AWS: the Linux brood binary workers run (default: this one).
     pub worker_binary: Option<PathBuf>,
+    /// AWS: the VPC per region, `[REGION=]vpc-ID`, repeatable (stored in the deployment).
+    pub vpc: Vec<String>,
+    /// AWS: the subnets per region, `[REGION=]subnet-a,subnet-b`, repeatable.
+    pub subnets: Vec<String>,
+    /// AWS: the workers' security group per region, `[REGION=]sg-ID`, repeatable.
+    pub security_group: Vec<String>,
     /// AWS: the image (default: the current Amazon Linux 2023 AMI of each region).
     pub ami: Option<String>,
     /// AWS: the profile (default: the standard credential chain).
@@ -162,6 +168,9 @@ impl Default for RunInput {
             users_per_vcpu: None,
             spot: false,
             worker_binary: None,
+            vpc: Vec::new(),
+            subnets: Vec::new(),
+            security_group: Vec::new(),
             ami: None,
             profile: None,
             region_latency: None,

@@ -2,9 +2,11 @@
 //! distributed runs the regions, workers and backend. Every error names the flag or scenario
 //! field it is about.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use brood_aws_fleet::network::{parse_network, NetworkFlags, RegionNetwork};
 use brood_aws_fleet::{sizing, PriceTable};
 use brood_cluster::RegionSpec;
 
@@ -222,7 +224,8 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
             None => return Err(invalid("--workers", &name, "a region named in --regions")),
         }
     }
-    if aws.is_some() {
+    let mut aws = aws;
+    if let Some(aws) = &mut aws {
         for r in &regions {
             brood_aws_fleet::setup::check_region(&r.name).map_err(|e| {
                 PlanError::InvalidOption {
@@ -232,6 +235,8 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
                 }
             })?;
         }
+        let names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
+        aws.networks = network_flags(args, &names)?;
     }
     let latencies = latencies(args.region_latency.as_deref(), &regions)?;
     Ok(DistSettings {
@@ -383,6 +388,32 @@ pub struct AwsRunSettings {
     pub users_per_vcpu: f64,
     /// `--workers` was given: no sizing from the load.
     pub workers_given: bool,
+    /// `--vpc`, `--subnets` and `--security-group` per region named (stored by the run's setup).
+    pub networks: BTreeMap<String, RegionNetwork>,
+}
+
+/// `--vpc`, `--subnets` and `--security-group`, checked against the run's regions.
+fn network_flags(
+    args: &RunInput,
+    regions: &[String],
+) -> Result<BTreeMap<String, RegionNetwork>, PlanError> {
+    let flags = NetworkFlags {
+        vpc: args.vpc.clone(),
+        subnets: args.subnets.clone(),
+        security_group: args.security_group.clone(),
+    };
+    parse_network(&flags, regions).map_err(|e| match e {
+        brood_aws_fleet::FleetError::Invalid { field, message } => PlanError::InvalidOption {
+            flag: field,
+            message,
+            hint: None,
+        },
+        other => PlanError::InvalidOption {
+            flag: "--subnets".into(),
+            message: other.to_string(),
+            hint: None,
+        },
+    })
 }
 
 /// The aws backend's flags, checked; each error names its flag.
@@ -437,5 +468,6 @@ pub fn aws_run_settings(args: &RunInput) -> Result<AwsRunSettings, PlanError> {
         prices,
         users_per_vcpu,
         workers_given: args.workers.is_some(),
+        networks: BTreeMap::new(),
     })
 }
