@@ -268,7 +268,9 @@ pub fn table() -> Vec<Field> {
             .only(backend("aws")),
         Field::new("subnets", Text, Where, "Subnets")
             .placeholder("public subnets")
-            .help("subnet-a,subnet-b, or us-east-1=subnet-a,…; may route out through a NAT gateway.")
+            .help(
+                "subnet-a,subnet-b, or us-east-1=subnet-a,…; may route out through a NAT gateway.",
+            )
             .row("aws-network")
             .only(backend("aws")),
         Field::new("security_group", Text, Where, "Security group")
