@@ -1,11 +1,13 @@
 //! The deployment's settings, stored in its bucket under `Deployment::CONFIG_KEY`: the regions set
-//! up, the retention of run data, and the allow-list of target hosts a cloud run may load.
+//! up, the retention of run data, the allow-list of target hosts a cloud run may load, and the
+//! network each region's workers run in.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use brood_plan::{Plan, StepPlan, TaskPlan, TemplatePart};
 use serde::{Deserialize, Serialize};
 
+use crate::network::RegionNetwork;
 use crate::FleetError;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +22,10 @@ pub struct DeploymentConfig {
     pub allowed_targets: BTreeSet<String>,
     /// Run data under `runs/` expires after this many days.
     pub retention_days: u32,
+    /// Per region, the VPC, subnets and security group `--vpc`, `--subnets` and
+    /// `--security-group` chose; a region not here uses its default VPC.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, RegionNetwork>,
 }
 
 impl DeploymentConfig {

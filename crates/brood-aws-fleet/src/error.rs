@@ -21,6 +21,10 @@ pub enum FleetError {
         message: String,
         transient: bool,
     },
+    /// A region's network cannot carry workers (no default VPC, no subnet with a way out, the
+    /// instance type offered in none of the subnets' zones); the message names the option to use.
+    #[error("{region}: {message}")]
+    Network { region: String, message: String },
     /// The deployment is missing or incomplete.
     #[error("deployment {deployment}: {message}")]
     Deployment { deployment: String, message: String },

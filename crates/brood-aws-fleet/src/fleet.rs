@@ -1,7 +1,9 @@
 //! `AsgFleet`: brood's `Fleet` on EC2. Per region a launch template (the current Amazon Linux 2023
 //! AMI, the instance type, the user data that fetches the worker binary and starts `brood worker`,
-//! the instance profile, shutdown terminates, IMDSv2 only, tags with the run) and an AutoScaling
-//! group over the default VPC's subnets whose desired capacity is the region's worker count.
+//! the instance profile, shutdown terminates, IMDSv2 only, tags with the run, a public IP when the
+//! subnets route to an internet gateway) and an AutoScaling group over the region's subnets with
+//! a way out (`placement.rs`: the chosen or default VPC, in zones that offer the instance type)
+//! whose desired capacity is the region's worker count, with AZ rebalancing suspended.
 //! `down` scales the group to zero; `brood cleanup` deletes it.
 //!
 //! Each group also gets a scheduled action that sets it to zero shortly after the run's planned
@@ -22,6 +24,7 @@ use crate::ami::Amis;
 use crate::aws::{aws_error, code, retry_fresh_profile, tag_pairs};
 use crate::config::DeploymentConfig;
 pub use crate::elf::elf_arch;
+use crate::placement::{placement, Placement};
 use crate::pricing::{default_instance_type, Arch};
 use crate::userdata::{render, WorkerBoot};
 use crate::{Aws, FleetError};
@@ -265,50 +268,25 @@ impl AsgFleet {
             })
     }
 
-    async fn subnets(&self, region: &str) -> Result<Vec<String>, FleetError> {
-        use aws_sdk_ec2::types::Filter;
-        let vpc = crate::setup::default_vpc(&self.aws, region).await?;
-        let out = self
-            .aws
-            .ec2(region)
-            .describe_subnets()
-            .filters(Filter::builder().name("vpc-id").values(vpc).build())
-            .send()
-            .await
-            .map_err(|e| aws_error("DescribeSubnets", region, "default VPC subnets", e))?;
-        let subnets: Vec<String> = out
-            .subnets()
-            .iter()
-            .filter_map(|s| s.subnet_id.clone())
-            .collect();
-        if subnets.is_empty() {
-            return Err(FleetError::Aws {
-                operation: "DescribeSubnets",
-                region: region.into(),
-                resource: "default VPC".into(),
-                message: "the default VPC has no subnets".into(),
-                transient: false,
-            });
-        }
-        Ok(subnets)
-    }
-
     /// Creates the region's launch template, or a new default version of it for this run.
-    async fn launch_template(&self, request: &FleetRequest) -> Result<String, FleetError> {
+    async fn launch_template(
+        &self,
+        request: &FleetRequest,
+        instance_type: &str,
+        placement: &Placement,
+    ) -> Result<String, FleetError> {
         use aws_sdk_ec2::types::{
             CreditSpecificationRequest, LaunchTemplateHttpTokensState,
             LaunchTemplateIamInstanceProfileSpecificationRequest,
             LaunchTemplateInstanceMarketOptionsRequest,
-            LaunchTemplateInstanceMetadataOptionsRequest, LaunchTemplateTagSpecificationRequest,
-            MarketType, RequestLaunchTemplateData, ResourceType, ShutdownBehavior, Tag,
-            TagSpecification,
+            LaunchTemplateInstanceMetadataOptionsRequest,
+            LaunchTemplateInstanceNetworkInterfaceSpecificationRequest,
+            LaunchTemplateTagSpecificationRequest, MarketType, RequestLaunchTemplateData,
+            ResourceType, ShutdownBehavior, Tag, TagSpecification,
         };
         let region = &request.region;
         let binary = self.upload_binary().await?;
-        let instance_type = self.instance_type(region, binary.arch).await?;
         let ami = self.ami(region, binary.arch).await?;
-        let (group_id, _) =
-            crate::setup::ensure_security_group(&self.aws, &self.deployment, region).await?;
         let user_data = render(&WorkerBoot {
             deployment: self.deployment.name.clone(),
             home_region: self.deployment.home_region.clone(),
@@ -333,7 +311,7 @@ impl AsgFleet {
         };
         let mut data = RequestLaunchTemplateData::builder()
             .image_id(ami)
-            .instance_type(instance_type.as_str().into())
+            .instance_type(instance_type.into())
             .user_data(base64::engine::general_purpose::STANDARD.encode(user_data))
             .iam_instance_profile(
                 LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
@@ -341,7 +319,6 @@ impl AsgFleet {
                     .build(),
             )
             .instance_initiated_shutdown_behavior(ShutdownBehavior::Terminate)
-            .security_group_ids(group_id)
             .metadata_options(
                 LaunchTemplateInstanceMetadataOptionsRequest::builder()
                     .http_tokens(LaunchTemplateHttpTokensState::Required)
@@ -359,6 +336,22 @@ impl AsgFleet {
                     .build(),
             );
         }
+        // Behind an internet gateway an instance reaches S3, SQS and the target only with a
+        // public IP, which a subnet need not hand out by itself; the group then goes on the
+        // interface, as EC2 takes no groups beside an interface. Behind a NAT gateway no public
+        // IP is wanted.
+        data = if placement.public_ip {
+            data.network_interfaces(
+                LaunchTemplateInstanceNetworkInterfaceSpecificationRequest::builder()
+                    .device_index(0)
+                    .associate_public_ip_address(true)
+                    .delete_on_termination(true)
+                    .groups(&placement.security_group)
+                    .build(),
+            )
+        } else {
+            data.security_group_ids(&placement.security_group)
+        };
         if self.options.spot {
             data = data.instance_market_options(
                 LaunchTemplateInstanceMarketOptionsRequest::builder()
@@ -428,11 +421,17 @@ impl AsgFleet {
         region: &str,
         template_id: &str,
         desired: u32,
+        placement: &Placement,
     ) -> Result<String, FleetError> {
         use aws_sdk_autoscaling::types::{LaunchTemplateSpecification, Tag};
         let asg = self.aws.autoscaling(region);
         let name = self.deployment.group();
-        let subnets = self.subnets(region).await?.join(",");
+        let subnets = placement
+            .subnets
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         let template = LaunchTemplateSpecification::builder()
             .launch_template_id(template_id)
             .version("$Default")
@@ -500,6 +499,13 @@ impl AsgFleet {
             })
             .await?;
         }
+        // AutoScaling would otherwise end workers mid-run to even out the zones.
+        asg.suspend_processes()
+            .auto_scaling_group_name(&name)
+            .scaling_processes("AZRebalance")
+            .send()
+            .await
+            .map_err(|e| aws_error("SuspendProcesses", region, &name, e))?;
         self.describe_groups(region)
             .await?
             .into_iter()
@@ -628,9 +634,27 @@ impl AsgFleet {
                 ),
             });
         }
-        let template = self.launch_template(request).await?;
+        let binary = self.upload_binary().await?;
+        let instance_type = self.instance_type(&request.region, binary.arch).await?;
+        let network = self
+            .config
+            .networks
+            .get(&request.region)
+            .cloned()
+            .unwrap_or_default();
+        let placement = placement(
+            &self.aws,
+            &self.deployment,
+            &request.region,
+            &network,
+            &instance_type,
+        )
+        .await?;
+        let template = self
+            .launch_template(request, &instance_type, &placement)
+            .await?;
         let arn = self
-            .group(&request.region, &template, request.workers)
+            .group(&request.region, &template, request.workers, &placement)
             .await?;
         self.schedule_stop(&request.region).await?;
         // The workers may leave their own group when idle: the policy names the group's ARN.

@@ -18,6 +18,8 @@ mod error;
 pub mod fleet;
 pub mod instance;
 pub mod leave;
+pub mod network;
+mod placement;
 pub mod policy;
 pub mod pricing;
 pub mod setup;

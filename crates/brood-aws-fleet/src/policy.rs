@@ -298,7 +298,7 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Condition": {"StringEquals": {"iam:AWSServiceName": "autoscaling.amazonaws.com"}},
             },
             {
-                "Sid": "TaggedSecurityGroupsInTheDefaultVpc",
+                "Sid": "TaggedSecurityGroupsInTheWorkersVpc",
                 "Effect": "Allow",
                 "Action": ["ec2:CreateSecurityGroup"],
                 "Resource": groups_in_vpcs,
@@ -354,7 +354,8 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Effect": "Allow",
                 "Action": [
                     "autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup",
-                    "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteAutoScalingGroup"
+                    "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteAutoScalingGroup",
+                    "autoscaling:SuspendProcesses"
                 ],
                 "Resource": each(&|r| vec![format!(
                     "arn:{p}:autoscaling:{r}:{a}:autoScalingGroup:*:autoScalingGroupName/{}",
@@ -377,6 +378,7 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                     "ec2:DescribeRegions", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
                     "ec2:DescribeSecurityGroups", "ec2:DescribeLaunchTemplates",
                     "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeRouteTables", "ec2:DescribeInstanceTypeOfferings",
                     "autoscaling:DescribeAutoScalingGroups",
                     "sqs:ListQueues", "s3:ListAllMyBuckets", "iam:ListRoles",
                     "iam:ListInstanceProfiles"

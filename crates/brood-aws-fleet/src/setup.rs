@@ -1,8 +1,11 @@
 //! `brood aws setup`: creates, or finds, everything a deployment needs, idempotently: the bucket
 //! (tagged, private, with a lifecycle rule expiring `runs/`), the workers' role and instance
 //! profile with their least-privilege policy, and per region the jobs queue with its dead-letter
-//! queue and an egress-only security group. The settings, with the allow-list, go into the bucket.
+//! queue, the subnets workers will use (checked for a way out) and an egress-only security group
+//! (unless one is given). The settings, with the allow-list and the network choices, go into the
+//! bucket.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use brood_aws::Deployment;
@@ -10,6 +13,8 @@ use futures::future::try_join_all;
 
 use crate::aws::{aws_error, code, retry, tag_pairs};
 use crate::config::{normalize_allowed, DeploymentConfig};
+use crate::network::RegionNetwork;
+use crate::placement;
 use crate::policy::{trust_policy, worker_policy, PolicyScope, RESULTS_PREFIX, SPILL_PREFIX};
 use crate::{Aws, FleetError};
 
@@ -27,6 +32,10 @@ pub struct SetupOptions {
     pub bucket: Option<String>,
     pub allow_targets: Vec<String>,
     pub retention_days: Option<u32>,
+    /// Per region, the network `--vpc`, `--subnets` and `--security-group` chose
+    /// ([`crate::network::parse_network`]); it replaces what the deployment stored for that
+    /// region. Regions not named keep theirs.
+    pub networks: BTreeMap<String, RegionNetwork>,
 }
 
 /// What setup did.
@@ -112,6 +121,15 @@ pub async fn setup(aws: &Aws, options: &SetupOptions) -> Result<SetupReport, Fle
         });
     }
     config.regions.extend(options.regions.iter().cloned());
+    for (region, network) in &options.networks {
+        if !config.regions.contains(region) {
+            return Err(FleetError::Invalid {
+                field: "--regions".into(),
+                message: format!("{region} has a network choice but is not among the regions"),
+            });
+        }
+        config.networks.insert(region.clone(), network.clone());
+    }
     config.allowed_targets.extend(allowed);
     if let Some(days) = options.retention_days {
         if days == 0 {
@@ -123,12 +141,11 @@ pub async fn setup(aws: &Aws, options: &SetupOptions) -> Result<SetupReport, Fle
         config.retention_days = days;
     }
     lines.push(ensure_lifecycle(aws, &bucket, config.retention_days).await?);
-    let regional = try_join_all(
-        config
-            .regions
-            .iter()
-            .map(|r| ensure_region(aws, &deployment, r)),
-    )
+    let d = &deployment;
+    let regional = try_join_all(config.regions.iter().map(|r| {
+        let network = config.networks.get(r).cloned().unwrap_or_default();
+        async move { ensure_region(aws, d, r, &network).await }
+    }))
     .await?;
     lines.extend(regional.into_iter().flatten());
     lines.extend(ensure_role(aws, &deployment).await?);
@@ -307,13 +324,35 @@ fn invalid_build(what: &str, e: impl std::fmt::Display) -> FleetError {
     }
 }
 
-/// The jobs queue with its dead-letter queue, and the security group, of one region.
-async fn ensure_region(aws: &Aws, d: &Deployment, region: &str) -> Result<Vec<String>, FleetError> {
-    let (queues, group) = tokio::join!(
-        ensure_queues(aws, d, region),
-        ensure_security_group(aws, d, region)
-    );
-    Ok(vec![queues?, group?.1])
+/// The jobs queue with its dead-letter queue, the subnets workers will use, and the security
+/// group, of one region.
+async fn ensure_region(
+    aws: &Aws,
+    d: &Deployment,
+    region: &str,
+    network: &RegionNetwork,
+) -> Result<Vec<String>, FleetError> {
+    let network_lines = async {
+        let (vpc, chosen) = placement::subnets(aws, region, network).await?;
+        let group = placement::security_group(aws, d, region, network, &vpc).await?;
+        let ids: Vec<&str> = chosen.subnets.iter().map(|s| s.id.as_str()).collect();
+        let way_out = if chosen.public_ip {
+            "internet gateway, public IPs"
+        } else {
+            "NAT gateway, no public IPs"
+        };
+        Ok::<_, FleetError>(vec![
+            format!(
+                "subnets {} of {vpc} in {region} ({way_out})",
+                ids.join(", ")
+            ),
+            group.1,
+        ])
+    };
+    let (queues, network) = tokio::join!(ensure_queues(aws, d, region), network_lines);
+    let mut lines = vec![queues?];
+    lines.extend(network?);
+    Ok(lines)
 }
 
 async fn ensure_queues(aws: &Aws, d: &Deployment, region: &str) -> Result<String, FleetError> {
@@ -379,82 +418,6 @@ async fn ensure_queues(aws: &Aws, d: &Deployment, region: &str) -> Result<String
         Err(e) => return Err(aws_error("CreateQueue", region, &jobs, e)),
     }
     Ok(format!("queues {jobs} and {dlq_name} in {region}"))
-}
-
-/// The default VPC of a region.
-pub(crate) async fn default_vpc(aws: &Aws, region: &str) -> Result<String, FleetError> {
-    use aws_sdk_ec2::types::Filter;
-    let out = aws
-        .ec2(region)
-        .describe_vpcs()
-        .filters(Filter::builder().name("isDefault").values("true").build())
-        .send()
-        .await
-        .map_err(|e| aws_error("DescribeVpcs", region, "default VPC", e))?;
-    out.vpcs()
-        .first()
-        .and_then(|v| v.vpc_id.clone())
-        .ok_or_else(|| FleetError::Aws {
-            operation: "DescribeVpcs",
-            region: region.into(),
-            resource: "default VPC".into(),
-            message: "the region has no default VPC (create one with `aws ec2 create-default-vpc`)"
-                .into(),
-            transient: false,
-        })
-}
-
-/// The egress-only security group of a region: (group id, report line).
-pub(crate) async fn ensure_security_group(
-    aws: &Aws,
-    d: &Deployment,
-    region: &str,
-) -> Result<(String, String), FleetError> {
-    use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-    let ec2 = aws.ec2(region);
-    let vpc = default_vpc(aws, region).await?;
-    let name = d.security_group();
-    let found = ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("group-name").values(&name).build())
-        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
-        .send()
-        .await
-        .map_err(|e| aws_error("DescribeSecurityGroups", region, &name, e))?;
-    if let Some(id) = found
-        .security_groups()
-        .first()
-        .and_then(|g| g.group_id.clone())
-    {
-        return Ok((
-            id.clone(),
-            format!("found security group {name} ({id}) in {region}"),
-        ));
-    }
-    let tags = TagSpecification::builder()
-        .resource_type(ResourceType::SecurityGroup)
-        .set_tags(Some(
-            tag_pairs(&d.name, None)
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
-        .build();
-    // A new group allows no inbound traffic and all outbound: workers only connect out.
-    let created = ec2
-        .create_security_group()
-        .group_name(&name)
-        .description("brood workers: outbound only")
-        .vpc_id(&vpc)
-        .tag_specifications(tags)
-        .send()
-        .await
-        .map_err(|e| aws_error("CreateSecurityGroup", region, &name, e))?;
-    let id = created.group_id.unwrap_or_default();
-    Ok((
-        id.clone(),
-        format!("created security group {name} ({id}) in {region}"),
-    ))
 }
 
 /// The role and instance profile of the workers (same name).

@@ -28,9 +28,80 @@ async fn aws() -> Aws {
         "these tests need the AWS-compatible test server: run them with scripts/test.sh, which \
          starts moto and exports AWS_ENDPOINT_URL (got {endpoint:?})"
     );
-    Aws::load(None)
+    let aws = Aws::load(None)
         .await
-        .expect("loading the AWS configuration")
+        .expect("loading the AWS configuration");
+    for region in ["us-east-1", "eu-west-1"] {
+        public_default_vpc(&aws, region).await;
+    }
+    aws
+}
+
+/// Gives a region's default VPC the internet gateway and the main table's `0.0.0.0/0` route it
+/// has on AWS; the test server makes default VPCs without them, and brood takes only subnets with
+/// a way out. Idempotent, and serialised, as the tests share the server.
+async fn public_default_vpc(aws: &Aws, region: &str) {
+    use aws_sdk_ec2::types::Filter;
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _one = ONE_AT_A_TIME.lock().await;
+    let ec2 = aws.ec2(region);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("isDefault").values("true").build())
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
+        .filters(
+            Filter::builder()
+                .name("association.main")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let main = &tables.route_tables()[0];
+    if main
+        .routes()
+        .iter()
+        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+    {
+        return;
+    }
+    let igw = internet_gateway(aws, region, &vpc).await;
+    ec2.create_route()
+        .route_table_id(main.route_table_id().unwrap())
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(igw)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A new internet gateway attached to `vpc`.
+async fn internet_gateway(aws: &Aws, region: &str, vpc: &str) -> String {
+    let ec2 = aws.ec2(region);
+    let igw = ec2
+        .create_internet_gateway()
+        .send()
+        .await
+        .unwrap()
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
+    igw
 }
 
 fn options(deployment: &str, regions: &[&str]) -> SetupOptions {
@@ -924,5 +995,339 @@ async fn a_large_binary_goes_up_in_parts_and_reads_back_whole() {
         .unwrap();
     assert!(unpacked == bytes, "the binary did not read back whole");
     let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+}
+
+/// A VPC of the test's own in `region`: subnets `public_a` and `public_e` routed to an internet
+/// gateway, `nat` routed through a NAT gateway, and `private` on the main table, which has no
+/// way out; in the zones `zones` names by letter, in that order (in us-east-1, zone e offers no
+/// t3.small on the test server).
+struct TestVpc {
+    vpc: String,
+    public_a: String,
+    public_e: String,
+    nat: String,
+    private: String,
+}
+
+async fn test_vpc(aws: &Aws, region: &str, cidr: u8, zones: [&'static str; 4]) -> TestVpc {
+    let ec2 = aws.ec2(region);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block(format!("10.{cidr}.0.0/16"))
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let subnet = |n: u8, zone: &'static str| {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            ec2.create_subnet()
+                .vpc_id(vpc)
+                .cidr_block(format!("10.{cidr}.{n}.0/24"))
+                .availability_zone(format!("{region}{zone}"))
+                .send()
+                .await
+                .unwrap()
+                .subnet()
+                .unwrap()
+                .subnet_id()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let public_a = subnet(1, zones[0]).await;
+    let public_e = subnet(2, zones[1]).await;
+    let nat = subnet(3, zones[2]).await;
+    let private = subnet(4, zones[3]).await;
+    let table = || {
+        let ec2 = ec2.clone();
+        let vpc = vpc.clone();
+        async move {
+            ec2.create_route_table()
+                .vpc_id(vpc)
+                .send()
+                .await
+                .unwrap()
+                .route_table()
+                .unwrap()
+                .route_table_id()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let igw = internet_gateway(aws, region, &vpc).await;
+    let public_table = table().await;
+    ec2.create_route()
+        .route_table_id(&public_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&igw)
+        .send()
+        .await
+        .unwrap();
+    for s in [&public_a, &public_e] {
+        ec2.associate_route_table()
+            .route_table_id(&public_table)
+            .subnet_id(s)
+            .send()
+            .await
+            .unwrap();
+    }
+    let eip = ec2
+        .allocate_address()
+        .domain(aws_sdk_ec2::types::DomainType::Vpc)
+        .send()
+        .await
+        .unwrap();
+    let gateway = ec2
+        .create_nat_gateway()
+        .subnet_id(&public_a)
+        .allocation_id(eip.allocation_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let nat_id = gateway.nat_gateway().unwrap().nat_gateway_id().unwrap();
+    let nat_table = table().await;
+    ec2.create_route()
+        .route_table_id(&nat_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .nat_gateway_id(nat_id)
+        .send()
+        .await
+        .unwrap();
+    ec2.associate_route_table()
+        .route_table_id(&nat_table)
+        .subnet_id(&nat)
+        .send()
+        .await
+        .unwrap();
+    TestVpc {
+        vpc,
+        public_a,
+        public_e,
+        nat,
+        private,
+    }
+}
+
+fn network(vpc: Option<&str>, subnets: &[&str]) -> brood_aws_fleet::network::RegionNetwork {
+    brood_aws_fleet::network::RegionNetwork {
+        vpc: vpc.map(str::to_string),
+        subnets: subnets.iter().map(|s| s.to_string()).collect(),
+        security_group: None,
+    }
+}
+
+/// The launch template's network interfaces and security groups, and the group's subnets and
+/// suspended processes, in `region`.
+struct Network {
+    public_ip: Option<bool>,
+    interface_groups: Vec<String>,
+    template_groups: Vec<String>,
+    subnets: String,
+    suspended: Vec<String>,
+}
+
+async fn fleet_network(aws: &Aws, d: &str, region: &str) -> Network {
+    let versions = aws
+        .ec2(region)
+        .describe_launch_template_versions()
+        .launch_template_name(format!("brood-{d}-worker"))
+        .versions("$Default")
+        .send()
+        .await
+        .unwrap();
+    let data = versions.launch_template_versions()[0]
+        .launch_template_data()
+        .unwrap();
+    let interface = data.network_interfaces().first();
+    let groups = aws
+        .autoscaling(region)
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(format!("brood-{d}-workers"))
+        .send()
+        .await
+        .unwrap();
+    let g = &groups.auto_scaling_groups()[0];
+    Network {
+        public_ip: interface.and_then(|i| i.associate_public_ip_address()),
+        interface_groups: interface.map(|i| i.groups().to_vec()).unwrap_or_default(),
+        template_groups: data.security_group_ids().to_vec(),
+        subnets: g.vpc_zone_identifier().unwrap_or_default().to_string(),
+        suspended: g
+            .suspended_processes()
+            .iter()
+            .filter_map(|p| p.process_name().map(str::to_string))
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn a_fleet_in_a_vpc_uses_only_subnets_with_a_way_out() {
+    let aws = aws().await;
+    let d = "net-vpc";
+    let region = "us-east-1";
+    let net = test_vpc(&aws, region, 71, ["a", "e", "b", "c"]).await;
+    let mut given = options(d, &[region]);
+    given
+        .networks
+        .insert(region.into(), network(Some(&net.vpc), &[]));
+    let report = setup(&aws, &given).await.unwrap();
+    assert!(
+        report.lines.iter().any(|l| l.contains(&net.public_a)
+            && l.contains(&net.public_e)
+            && !l.contains(&net.private)
+            && !l.contains(&net.nat)),
+        "{:?}",
+        report.lines
+    );
+    // What setup chose is stored for runs.
+    assert_eq!(
+        report.config.networks[region].vpc.as_deref(),
+        Some(net.vpc.as_str())
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = |config: brood_aws_fleet::DeploymentConfig, run: &str| {
+        AsgFleet::new(
+            aws.clone(),
+            report.deployment.clone(),
+            config,
+            FleetOptions {
+                run_id: run.into(),
+                worker_binary: fake_binary(dir.path()),
+                instance_type: Some("t3.small".into()),
+                ami: Default::default(),
+                spot: false,
+                idle_exit: "3m".into(),
+                stop_after: STOP_AFTER,
+            },
+        )
+    };
+    let request = |run: &str| FleetRequest {
+        region: region.into(),
+        workers: 1,
+        jobs: QueueName(format!("jobs-{region}")),
+        controller: QueueName(format!("controller-{run}")),
+        controller_key: "ab".repeat(32),
+    };
+    let statuses = fleet(report.config.clone(), "run-net-1")
+        .up(&request("run-net-1"))
+        .await
+        .unwrap();
+    assert_eq!(statuses.len(), 1, "{statuses:?}");
+    let got = fleet_network(&aws, d, region).await;
+    // Zone e offers no t3.small on the test server: its public subnet is left out too.
+    assert_eq!(got.subnets, net.public_a);
+    assert_eq!(got.public_ip, Some(true));
+    assert_eq!(
+        got.interface_groups.len(),
+        1,
+        "the group is on the interface"
+    );
+    assert!(got.template_groups.is_empty(), "{:?}", got.template_groups);
+    assert_eq!(got.suspended, vec!["AZRebalance".to_string()]);
+    let group = aws
+        .ec2(region)
+        .describe_security_groups()
+        .group_ids(&got.interface_groups[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(group.security_groups()[0].vpc_id(), Some(net.vpc.as_str()));
+
+    // A named private subnet without a way out is refused, naming it, the region and the option.
+    let mut private = options(d, &[region]);
+    private
+        .networks
+        .insert(region.into(), network(None, &[&net.private]));
+    let e = setup(&aws, &private).await.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{region}: subnet {} has no route out (its route table sends 0.0.0.0/0 to no internet \
+             gateway or NAT gateway); give --subnets with subnets that reach the internet",
+            net.private
+        )
+    );
+    // A named subnet behind a NAT gateway is taken, without a public IP.
+    let mut nat = options(d, &[region]);
+    nat.networks
+        .insert(region.into(), network(None, &[&net.nat]));
+    let report = setup(&aws, &nat).await.unwrap();
+    assert_eq!(
+        report.config.networks[region].subnets,
+        vec![net.nat.clone()]
+    );
+    fleet(report.config.clone(), "run-net-2")
+        .up(&request("run-net-2"))
+        .await
+        .unwrap();
+    let got = fleet_network(&aws, d, region).await;
+    assert_eq!(got.subnets, net.nat);
+    assert_eq!(got.public_ip, None);
+    assert_eq!(got.template_groups.len(), 1, "{:?}", got.template_groups);
+    assert_eq!(got.suspended, vec!["AZRebalance".to_string()]);
+
+    fleet(report.config.clone(), "run-net-2")
+        .down(region)
+        .await
+        .unwrap();
+    let report = cleanup(&aws, &cleanup_options(d)).await.unwrap();
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let left = tagged(&aws, d, &[region]).await;
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_region_without_a_default_vpc_needs_the_vpc_named() {
+    use aws_sdk_ec2::types::Filter;
+    let aws = aws().await;
+    // A region no other test uses: its default VPC is deleted here.
+    let region = "ca-central-1";
+    let ec2 = aws.ec2(region);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("isDefault").values("true").build())
+        .send()
+        .await
+        .unwrap();
+    for vpc in vpcs.vpcs() {
+        let vpc = vpc.vpc_id().unwrap();
+        let subnets = ec2
+            .describe_subnets()
+            .filters(Filter::builder().name("vpc-id").values(vpc).build())
+            .send()
+            .await
+            .unwrap();
+        for s in subnets.subnets() {
+            ec2.delete_subnet()
+                .subnet_id(s.subnet_id().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+        ec2.delete_vpc().vpc_id(vpc).send().await.unwrap();
+    }
+    let e = setup(&aws, &options("net-none", &[region]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!("{region}: no default VPC; give --vpc and --subnets")
+    );
+    // Named, a VPC of the region is used.
+    let net = test_vpc(&aws, region, 72, ["a", "b", "d", "a"]).await;
+    let mut given = options("net-none", &[region]);
+    given
+        .networks
+        .insert(region.into(), network(Some(&net.vpc), &[]));
+    setup(&aws, &given).await.unwrap();
+    let report = cleanup(&aws, &cleanup_options("net-none")).await.unwrap();
     assert!(report.errors.is_empty(), "{:?}", report.errors);
 }

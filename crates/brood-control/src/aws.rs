@@ -74,6 +74,7 @@ pub async fn prepare(
         &SetupOptions {
             deployment: aws_settings.deployment.clone(),
             regions: dist.regions.iter().map(|r| r.name.clone()).collect(),
+            networks: aws_settings.networks.clone(),
             ..Default::default()
         },
     )

@@ -54,9 +54,11 @@ impl Error {
     pub fn outcome(&self) -> Outcome {
         match self {
             Error::Invalid(_) => Outcome::InvalidInput,
-            Error::Fleet(FleetError::Invalid { .. } | FleetError::TargetNotAllowed { .. }) => {
-                Outcome::InvalidInput
-            }
+            Error::Fleet(
+                FleetError::Invalid { .. }
+                | FleetError::TargetNotAllowed { .. }
+                | FleetError::Network { .. },
+            ) => Outcome::InvalidInput,
             Error::Fleet(_) | Error::File { .. } | Error::Infrastructure(_) => {
                 Outcome::Infrastructure
             }

@@ -105,6 +105,12 @@ pub struct RunInput {
     pub spot: bool,
     /// AWS: the Linux brood binary workers run (default: this one).
     pub worker_binary: Option<PathBuf>,
+    /// AWS: the VPC per region, `[REGION=]vpc-ID`, repeatable (stored in the deployment).
+    pub vpc: Vec<String>,
+    /// AWS: the subnets per region, `[REGION=]subnet-a,subnet-b`, repeatable.
+    pub subnets: Vec<String>,
+    /// AWS: the workers' security group per region, `[REGION=]sg-ID`, repeatable.
+    pub security_group: Vec<String>,
     /// AWS: the image of a region, `REGION=AMI`, repeatable (default: the current Amazon Linux
     /// 2023 AMI of each region). A bare `AMI` only when the run has one region.
     pub ami: Vec<String>,
@@ -175,6 +181,9 @@ impl Default for RunInput {
             requests_per_vcpu: None,
             spot: false,
             worker_binary: None,
+            vpc: Vec::new(),
+            subnets: Vec::new(),
+            security_group: Vec::new(),
             ami: Vec::new(),
             ami_glibc: None,
             profile: None,

@@ -2,11 +2,13 @@
 //! distributed runs the regions, workers and backend. Every error names the flag or scenario
 //! field it is about.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use brood_aws_fleet::ami::Amis;
 use brood_aws_fleet::elf::GlibcVersion;
+use brood_aws_fleet::network::{parse_network, NetworkFlags, RegionNetwork};
 use brood_aws_fleet::PriceTable;
 use brood_cluster::RegionSpec;
 
@@ -283,6 +285,8 @@ pub fn dist_settings(args: &RunInput) -> Result<DistSettings, PlanError> {
                 }
             })?;
         }
+        let names: Vec<String> = regions.iter().map(|r| r.name.clone()).collect();
+        aws.networks = network_flags(args, &names)?;
     }
     let latencies = latencies(args.region_latency.as_deref(), &regions)?;
     Ok(DistSettings {
@@ -438,6 +442,32 @@ pub struct AwsRunSettings {
     pub requests_per_vcpu: Option<f64>,
     /// `--workers` was given: no sizing from the load.
     pub workers_given: bool,
+    /// `--vpc`, `--subnets` and `--security-group` per region named (stored by the run's setup).
+    pub networks: BTreeMap<String, RegionNetwork>,
+}
+
+/// `--vpc`, `--subnets` and `--security-group`, checked against the run's regions.
+fn network_flags(
+    args: &RunInput,
+    regions: &[String],
+) -> Result<BTreeMap<String, RegionNetwork>, PlanError> {
+    let flags = NetworkFlags {
+        vpc: args.vpc.clone(),
+        subnets: args.subnets.clone(),
+        security_group: args.security_group.clone(),
+    };
+    parse_network(&flags, regions).map_err(|e| match e {
+        brood_aws_fleet::FleetError::Invalid { field, message } => PlanError::InvalidOption {
+            flag: field,
+            message,
+            hint: None,
+        },
+        other => PlanError::InvalidOption {
+            flag: "--subnets".into(),
+            message: other.to_string(),
+            hint: None,
+        },
+    })
 }
 
 /// A flag's value the fleet refused, as the plan's error for that flag.
@@ -511,5 +541,6 @@ pub fn aws_run_settings(args: &RunInput) -> Result<AwsRunSettings, PlanError> {
         prices,
         requests_per_vcpu: args.requests_per_vcpu,
         workers_given: args.workers.is_some(),
+        networks: BTreeMap::new(),
     })
 }

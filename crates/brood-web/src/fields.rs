@@ -261,6 +261,23 @@ pub fn table() -> Vec<Field> {
             .row("aws")
             .only(backend("aws")),
         Field::new("spot", Checkbox, Where, "Spot instances").only(backend("aws")),
+        Field::new("vpc", Text, Where, "VPC")
+            .placeholder("default VPC")
+            .help("vpc-…, or us-east-1=vpc-…,eu-west-1=vpc-… for several regions.")
+            .row("aws-network")
+            .only(backend("aws")),
+        Field::new("subnets", Text, Where, "Subnets")
+            .placeholder("public subnets")
+            .help(
+                "subnet-a,subnet-b, or us-east-1=subnet-a,…; may route out through a NAT gateway.",
+            )
+            .row("aws-network")
+            .only(backend("aws")),
+        Field::new("security_group", Text, Where, "Security group")
+            .placeholder("brood's own")
+            .help("sg-…, or us-east-1=sg-…; a group of the VPC.")
+            .row("aws-network")
+            .only(backend("aws")),
     ]
 }
 

@@ -46,6 +46,15 @@ pub struct RunRequest {
     pub max_cost: String,
     /// AWS: spot instances.
     pub spot: bool,
+    /// AWS: the VPC, as `--vpc` (`vpc-…`, or `REGION=vpc-…,…` for several regions).
+    #[serde(default)]
+    pub vpc: String,
+    /// AWS: the subnets, as `--subnets` (`subnet-a,subnet-b`, or `REGION=subnet-a,…`).
+    #[serde(default)]
+    pub subnets: String,
+    /// AWS: the workers' security group, as `--security-group`.
+    #[serde(default)]
+    pub security_group: String,
 }
 
 /// A problem with one form field, shown next to it.

@@ -115,6 +115,23 @@ pub struct AwsSetupArgs {
     #[arg(long = "allow-target", value_name = "HOST")]
     pub allow_targets: Vec<String>,
 
+    /// The VPC workers run in, per region: `vpc-ID` with one region, else
+    /// `REGION=vpc-ID,...`; repeatable. Default: the region's default VPC.
+    #[arg(long, value_name = "[REGION=]VPC")]
+    pub vpc: Vec<String>,
+
+    /// The subnets workers run in, per region: `subnet-a,subnet-b` with one region, else
+    /// `REGION=subnet-a,subnet-b,REGION2=subnet-c` (ids after `REGION=` belong to it);
+    /// repeatable. Named subnets may route out through a NAT gateway; without them brood takes
+    /// the VPC's subnets that route 0.0.0.0/0 to an internet gateway.
+    #[arg(long, value_name = "[REGION=]SUBNETS")]
+    pub subnets: Vec<String>,
+
+    /// A security group of the VPC for the workers instead of brood's own egress-only one,
+    /// per region like --vpc.
+    #[arg(long = "security-group", value_name = "[REGION=]SG")]
+    pub security_group: Vec<String>,
+
     /// Run data under runs/ expires after this many days (default 30).
     #[arg(long, value_name = "N")]
     pub retention_days: Option<u32>,
@@ -389,6 +406,24 @@ pub struct RunArgs {
     /// AWS: the Linux brood binary workers run (default: this one).
     #[arg(long, value_name = "PATH")]
     pub worker_binary: Option<PathBuf>,
+
+    /// AWS: the VPC workers run in, per region: `vpc-ID` with one region, else
+    /// `REGION=vpc-ID,...`; repeatable. Default: what setup stored, else the
+    /// region's default VPC. Given, it is stored for later runs.
+    #[arg(long, value_name = "[REGION=]VPC")]
+    pub vpc: Vec<String>,
+
+    /// AWS: the subnets workers run in, per region: `subnet-a,subnet-b` with one region, else
+    /// `REGION=subnet-a,subnet-b,REGION2=subnet-c` (ids after `REGION=` belong to it);
+    /// repeatable. Named subnets may route out through a NAT gateway; without them brood takes
+    /// the VPC's subnets that route 0.0.0.0/0 to an internet gateway.
+    #[arg(long, value_name = "[REGION=]SUBNETS")]
+    pub subnets: Vec<String>,
+
+    /// AWS: a security group of the VPC for the workers instead of brood's own egress-only one,
+    /// per region like --vpc.
+    #[arg(long = "security-group", value_name = "[REGION=]SG")]
+    pub security_group: Vec<String>,
 
     /// AWS: the image of a region, `REGION=AMI`, repeatable (default: the current Amazon Linux
     /// 2023 AMI of each region). A bare `AMI` only when the run has one region: image ids

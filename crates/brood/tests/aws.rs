@@ -23,6 +23,60 @@ fn endpoint() -> String {
     endpoint
 }
 
+/// Gives a region's default VPC the internet gateway and the main table's `0.0.0.0/0` route it
+/// has on AWS; the test server makes default VPCs without them, and brood takes only subnets with
+/// a way out. Idempotent.
+async fn public_default_vpc(aws: &Aws, region: &str) {
+    use aws_sdk_ec2::types::Filter;
+    let ec2 = aws.ec2(region);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(Filter::builder().name("isDefault").values("true").build())
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
+        .filters(
+            Filter::builder()
+                .name("association.main")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let main = &tables.route_tables()[0];
+    if main
+        .routes()
+        .iter()
+        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+    {
+        return;
+    }
+    let igw = ec2.create_internet_gateway().send().await.unwrap();
+    let igw = igw
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    ec2.create_route()
+        .route_table_id(main.route_table_id().unwrap())
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(igw)
+        .send()
+        .await
+        .unwrap();
+}
+
 fn brood() -> Command {
     Command::new(env!("CARGO_BIN_EXE_brood"))
 }
@@ -97,6 +151,9 @@ fn a_run_in_two_regions_provisions_runs_collects_and_cleans_up() {
     let deployment = deployment.as_str();
     let rt = runtime();
     let aws = rt.block_on(Aws::load(None)).unwrap();
+    for region in REGIONS {
+        rt.block_on(public_default_vpc(&aws, region));
+    }
     let target = Target::start(TargetConfig::default()).unwrap();
     let url = format!("http://{}/", target.addr());
     let tmp = tempfile::tempdir().unwrap();
@@ -136,6 +193,30 @@ fn a_run_in_two_regions_provisions_runs_collects_and_cleans_up() {
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("192.0.2.1") && err.contains("allow-list"),
+        "{err}"
+    );
+    // Subnet ids belong to one region: with two regions a bare id is refused by its flag.
+    let (code, _, err) = output(&[
+        "run",
+        &url,
+        "-u",
+        "1",
+        "-t",
+        "2s",
+        "--backend",
+        "aws",
+        "--deployment",
+        deployment,
+        "--regions",
+        &regions,
+        "--subnets",
+        "subnet-0a",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--subnets") && err.contains("REGION="),
         "{err}"
     );
     // So is a run whose cost preview is above --max-cost.

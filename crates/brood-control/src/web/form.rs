@@ -147,6 +147,9 @@ pub fn run_args(
         results: results.to_path_buf(),
         deployment: text_or_default(&request.deployment, "deployment").unwrap_or_default(),
         instance_type: text(&request.instance_type),
+        vpc: text(&request.vpc).into_iter().collect(),
+        subnets: text(&request.subnets).into_iter().collect(),
+        security_group: text(&request.security_group).into_iter().collect(),
         max_instances: match text_or_default(&request.max_instances, "max_instances") {
             None => RunInput::default().max_instances,
             Some(n) => n.parse().map_err(|_| {

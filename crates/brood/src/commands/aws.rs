@@ -2,6 +2,7 @@
 //! leaves its AutoScaling group) and `brood aws policy` (the IAM policy a person or CI role
 //! needs to run brood, or the workers' policy, for review).
 
+use brood_aws_fleet::network::{parse_network, NetworkFlags};
 use brood_aws_fleet::{setup, Aws, SetupOptions};
 use brood_control::Outcome;
 
@@ -15,15 +16,26 @@ pub fn aws(command: &AwsCommand) -> Outcome {
     let result: Result<(), brood_aws_fleet::FleetError> = rt.block_on(async {
         match command {
             AwsCommand::Setup(args) => {
+                let regions: Vec<String> =
+                    args.regions.iter().map(|r| r.trim().to_string()).collect();
+                let networks = parse_network(
+                    &NetworkFlags {
+                        vpc: args.vpc.clone(),
+                        subnets: args.subnets.clone(),
+                        security_group: args.security_group.clone(),
+                    },
+                    &regions,
+                )?;
                 let aws = Aws::load(args.profile.as_deref()).await?;
                 let report = setup(
                     &aws,
                     &SetupOptions {
                         deployment: args.deployment.clone(),
-                        regions: args.regions.iter().map(|r| r.trim().to_string()).collect(),
+                        regions,
                         bucket: args.bucket.clone(),
                         allow_targets: args.allow_targets.clone(),
                         retention_days: args.retention_days,
+                        networks,
                     },
                 )
                 .await?;
