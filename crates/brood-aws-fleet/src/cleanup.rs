@@ -1,8 +1,8 @@
 //! `brood cleanup`: deletes everything a deployment created, in every region at once, found by its
 //! tags with each service's own describe call (not from a local state file): AutoScaling groups
 //! (forced, so their instances go too) with their scheduled actions, launch templates, security
-//! groups, queues, the role with its instance profile and policy, and with `--purge-results` the
-//! bucket. Idempotent and resumable: what is already gone is simply not found.
+//! groups, queues, the role with its instance profile and policy, the run lock, and with
+//! `--purge-results` the bucket. Idempotent and resumable: what is already gone is simply not found.
 
 use std::time::{Duration, Instant};
 
@@ -96,11 +96,9 @@ pub async fn cleanup(aws: &Aws, options: &CleanupOptions) -> Result<CleanupRepor
         report.removed.extend(removed);
         report.errors.extend(errors);
     }
-    if options.purge_results {
-        let (removed, errors) = purge_buckets(aws, &deployment, options.dry_run).await;
-        report.removed.extend(removed);
-        report.errors.extend(errors);
-    }
+    let (removed, errors) = clean_buckets(aws, &deployment, options).await;
+    report.removed.extend(removed);
+    report.errors.extend(errors);
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -637,26 +635,18 @@ async fn clean_iam_inner(
     Ok(removed)
 }
 
-/// Buckets tagged with the deployment, emptied and deleted.
-async fn purge_buckets(aws: &Aws, d: &Deployment, dry_run: bool) -> Outcome {
+/// The deployment's buckets: tagged with it, or of its default name (a setup that failed between
+/// creating the bucket and tagging it); untagged buckets of other names, or ones this client
+/// cannot read, are not ours.
+async fn deployment_buckets(aws: &Aws, d: &Deployment) -> Result<Vec<String>, String> {
     let s3 = aws.s3();
-    let region = aws.home_region.clone();
-    let mut removed = Vec::new();
-    let mut errors = Vec::new();
     let buckets = match s3.list_buckets().send().await {
         Ok(out) => out.buckets.unwrap_or_default(),
-        Err(e) => {
-            return (
-                removed,
-                vec![aws_error("ListBuckets", &region, "buckets", e).to_string()],
-            )
-        }
+        Err(e) => return Err(aws_error("ListBuckets", &aws.home_region, "buckets", e).to_string()),
     };
+    let mut ours = Vec::new();
     for b in buckets {
         let Some(name) = b.name else { continue };
-        // The deployment's tag, or its default name (a setup that failed between creating the
-        // bucket and tagging it); untagged buckets of other names, or ones this client cannot
-        // read, are not ours.
         let tagged = match s3.get_bucket_tagging().bucket(&name).send().await {
             Ok(t) => t
                 .tag_set
@@ -664,10 +654,47 @@ async fn purge_buckets(aws: &Aws, d: &Deployment, dry_run: bool) -> Outcome {
                 .any(|t| t.key == TAG_DEPLOYMENT && t.value == d.name),
             Err(_) => false,
         };
-        if !tagged && name != d.default_bucket() {
+        if tagged || name == d.default_bucket() {
+            ours.push(name);
+        }
+    }
+    Ok(ours)
+}
+
+/// The deployment's buckets, emptied and deleted; or, keeping the results, only their run lock
+/// removed (a run whose controller died leaves it until it expires).
+async fn clean_buckets(aws: &Aws, d: &Deployment, options: &CleanupOptions) -> Outcome {
+    let s3 = aws.s3();
+    let region = aws.home_region.clone();
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    let buckets = match deployment_buckets(aws, d).await {
+        Ok(buckets) => buckets,
+        Err(e) => return (removed, vec![e]),
+    };
+    for name in buckets {
+        if !options.purge_results {
+            match crate::lock::holder(aws, &name).await {
+                Ok(None) => {}
+                Ok(Some(h)) => {
+                    if !options.dry_run {
+                        if let Err(e) = crate::lock::remove(aws, &name).await {
+                            errors.push(e.to_string());
+                            continue;
+                        }
+                    }
+                    removed.push(format!(
+                        "run lock s3://{name}/{} (run {})",
+                        crate::lock::LOCK_KEY,
+                        h.run_id
+                    ));
+                }
+                // No bucket of that name (any more), or not readable as a lock: nothing held.
+                Err(e) => errors.push(e.to_string()),
+            }
             continue;
         }
-        if !dry_run {
+        if !options.dry_run {
             if let Err(e) = empty_and_delete(&s3, &name, &region).await {
                 errors.push(e.to_string());
                 continue;

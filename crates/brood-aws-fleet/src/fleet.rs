@@ -84,6 +84,20 @@ pub fn stop_action_name(deployment: &Deployment) -> String {
     format!("{}-stop-by", deployment.group())
 }
 
+/// A binary uploaded this long before its expiry by the bucket's lifecycle rule is uploaded again.
+pub const BINARY_RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Whether an object uploaded at `uploaded` (Unix seconds) is far enough from its expiry
+/// (`setup::BINARY_EXPIRY_DAYS` after upload) to be used as it is at `now`.
+pub fn fresh_enough(uploaded: i64, now: SystemTime) -> bool {
+    let expiry = Duration::from_secs(u64::from(crate::setup::BINARY_EXPIRY_DAYS) * 24 * 3600);
+    let age = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        .saturating_sub(uploaded);
+    age < (expiry - BINARY_RENEW_BEFORE_EXPIRY).as_secs() as i64
+}
+
 /// The worker binary as uploaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadedBinary {
@@ -182,8 +196,12 @@ impl AsgFleet {
                 let s3 = self.aws.s3();
                 let bucket = &self.config.bucket;
                 let region = &self.aws.home_region;
+                // One uploaded long enough ago to expire soon (the bucket's lifecycle rule on
+                // `bin/`) is uploaded again, so that it cannot vanish while instances boot.
                 let exists = match s3.head_object().bucket(bucket).key(&key).send().await {
-                    Ok(_) => true,
+                    Ok(head) => head
+                        .last_modified()
+                        .is_none_or(|at| fresh_enough(at.secs(), SystemTime::now())),
                     Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
                     Err(e) => {
                         return Err(aws_error(
@@ -377,8 +395,8 @@ impl AsgFleet {
         };
         // One template per region, made anew for each run (the group, at zero between runs, is
         // pointed at the new one right after): no versions pile up, and the template's tags name
-        // the run. A deployment runs one run at a time per region; parallel runs use separate
-        // deployments.
+        // the run. A deployment runs one run at a time (the run lock, `lock.rs`, held by the
+        // controller); parallel runs use separate deployments.
         if let Some(old) = existing_id {
             match ec2
                 .delete_launch_template()
@@ -817,6 +835,16 @@ mod tests {
         );
         let whole = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         assert_eq!(stop_time(whole, min(1)), whole + min(1));
+    }
+
+    #[test]
+    fn a_binary_close_to_its_expiry_is_uploaded_again() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(100 * 86_400);
+        let days_ago = |d: i64| 100 * 86_400 - d * 86_400;
+        assert!(fresh_enough(days_ago(0), now));
+        assert!(fresh_enough(days_ago(22), now));
+        assert!(!fresh_enough(days_ago(23), now));
+        assert!(!fresh_enough(days_ago(40), now));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! brood's AWS control plane: `brood aws setup` (bucket, role, queues, security groups), the
 //! `AsgFleet` that runs workers in AutoScaling groups from per-region launch templates, the
-//! sizing of fleets from the load, the cost preview, the target allow-list, `brood cleanup`, and
-//! the IAM policies of the workers and of whoever runs brood (`policy`, `brood aws policy`).
+//! sizing of fleets from the load, the cost preview, the target allow-list, the run lock (one run
+//! at a time per deployment), `brood cleanup`, and the IAM policies of the workers and of whoever
+//! runs brood (`policy`, `brood aws policy`).
 //!
 //! Invariant: this is the only crate that uses the EC2, AutoScaling, IAM and SSM SDKs; the engine,
 //! the worker's hot path and the data plane (`brood-aws`) never depend on it. Every resource it
@@ -18,6 +19,7 @@ mod error;
 pub mod fleet;
 pub mod instance;
 pub mod leave;
+pub mod lock;
 pub mod network;
 mod placement;
 pub mod policy;

@@ -215,6 +215,7 @@ pub fn operator_policy(scope: &OperatorScope) -> Value {
                 "Action": ["s3:GetObject", "s3:PutObject"],
                 "Resource": [
                     format!("{bucket}/{}", Deployment::CONFIG_KEY),
+                    format!("{bucket}/{}", crate::lock::LOCK_KEY),
                     format!("{bucket}/{BINARY_PREFIX}*"),
                     format!("{bucket}/{RESULTS_PREFIX}*"),
                     format!("{bucket}/{SPILL_PREFIX}*"),

@@ -15,11 +15,22 @@ use crate::aws::{aws_error, code, retry, tag_pairs};
 use crate::config::{normalize_allowed, DeploymentConfig};
 use crate::network::RegionNetwork;
 use crate::placement;
-use crate::policy::{trust_policy, worker_policy, PolicyScope, RESULTS_PREFIX, SPILL_PREFIX};
+use crate::policy::{
+    trust_policy, worker_policy, PolicyScope, BINARY_PREFIX, RESULTS_PREFIX, SPILL_PREFIX,
+};
 use crate::{Aws, FleetError};
 
 /// Run data expires after this many days unless set.
 pub const DEFAULT_RETENTION_DAYS: u32 = 30;
+/// Uploaded worker binaries expire after this many days (one per version and checksum pile up).
+pub const BINARY_EXPIRY_DAYS: u32 = 30;
+/// Multipart uploads left incomplete are aborted after this many days.
+pub const ABORT_UPLOADS_AFTER_DAYS: u32 = 1;
+/// How long setup waits for SQS to take a queue's name again: AWS refuses the name of a queue
+/// deleted less than 60 s ago (`brood cleanup` right before `brood aws setup`).
+pub const QUEUE_NAME_REUSE_WAIT: Duration = Duration::from_secs(70);
+/// How often a refused queue name is tried again.
+const QUEUE_NAME_POLL: Duration = Duration::from_secs(5);
 /// Messages a worker could not process go to the dead-letter queue after this many receipts.
 const MAX_RECEIVES: u32 = 5;
 pub(crate) use crate::policy::IAM_PATH;
@@ -75,6 +86,67 @@ pub fn check_region(region: &str) -> Result<(), FleetError> {
     })
 }
 
+/// Refuses a region the account cannot use, before anything is created there: one EC2 does not
+/// list (`DescribeRegions` with `AllRegions`, from the home region), or an opt-in region not
+/// enabled for the account, with how to enable it.
+pub async fn check_regions_enabled(aws: &Aws, regions: &[String]) -> Result<(), FleetError> {
+    if regions.is_empty() {
+        return Ok(());
+    }
+    let home = &aws.home_region;
+    let out = aws
+        .ec2(home)
+        .describe_regions()
+        .all_regions(true)
+        .send()
+        .await
+        .map_err(|e| aws_error("DescribeRegions", home, "regions", e))?;
+    let known: Vec<(&str, &str)> = out
+        .regions()
+        .iter()
+        .filter_map(|r| Some((r.region_name()?, r.opt_in_status().unwrap_or(""))))
+        .collect();
+    for region in regions {
+        if let Some(problem) = region_problem(region, &known) {
+            return Err(FleetError::Invalid {
+                field: "--regions".into(),
+                message: problem,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why the account cannot use `region`, given each region EC2 lists with its opt-in status.
+pub fn region_problem(region: &str, known: &[(&str, &str)]) -> Option<String> {
+    let enable = format!(
+        "enable it in the AWS console (account menu, AWS Regions) or with `aws account \
+         enable-region --region-name {region}`, wait until it shows as enabled (minutes to hours), \
+         then run again"
+    );
+    match known.iter().find(|(name, _)| *name == region) {
+        None => {
+            let mut names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+            names.sort_unstable();
+            Some(format!(
+                "{region} is not a region this account's partition knows (EC2 lists: {})",
+                names.join(", ")
+            ))
+        }
+        Some((_, "opt-in-not-required" | "opted-in")) => None,
+        Some((_, "not-opted-in")) => Some(format!(
+            "{region} is an opt-in region that is not enabled for this account: {enable}"
+        )),
+        Some((_, "opting-in")) => Some(format!(
+            "{region} is being enabled for this account; wait until it shows as enabled and run \
+             again"
+        )),
+        Some((_, status)) => Some(format!(
+            "{region} cannot be used by this account (opt-in status {status:?}): {enable}"
+        )),
+    }
+}
+
 pub async fn setup(aws: &Aws, options: &SetupOptions) -> Result<SetupReport, FleetError> {
     let started = Instant::now();
     let name = if options.deployment.is_empty() {
@@ -96,6 +168,8 @@ pub async fn setup(aws: &Aws, options: &SetupOptions) -> Result<SetupReport, Fle
         home_region: aws.home_region.clone(),
         account: aws.account().await?,
     };
+    // Before anything is made: a region the account cannot use would fail half-way through.
+    check_regions_enabled(aws, &options.regions).await?;
     let bucket = options
         .bucket
         .clone()
@@ -280,8 +354,8 @@ async fn ensure_bucket(aws: &Aws, d: &Deployment, bucket: &str) -> Result<String
 
 async fn ensure_lifecycle(aws: &Aws, bucket: &str, days: u32) -> Result<String, FleetError> {
     use aws_sdk_s3::types::{
-        BucketLifecycleConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-        LifecycleRuleFilter,
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+        LifecycleExpiration, LifecycleRule, LifecycleRuleFilter,
     };
     let rule = |id: &str, prefix: &str, days: u32| {
         LifecycleRule::builder()
@@ -292,10 +366,31 @@ async fn ensure_lifecycle(aws: &Aws, bucket: &str, days: u32) -> Result<String, 
             .build()
             .map_err(|e| invalid_build("lifecycle rule", e))
     };
-    // Spilled message bodies outlive no message: SQS keeps one 14 days at most.
+    // An upload cut off half-way (a controller or worker killed while writing) is billed until
+    // aborted; nothing of brood's resumes one.
+    let abort_uploads = LifecycleRule::builder()
+        .id("brood-abort-incomplete-uploads")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(ABORT_UPLOADS_AFTER_DAYS as i32)
+                .build(),
+        )
+        .build()
+        .map_err(|e| invalid_build("lifecycle rule", e))?;
+    // The whole configuration is replaced each time, so setup run again leaves the same rules.
+    // Spilled message bodies outlive no message: SQS keeps one 14 days at most. A worker binary
+    // in use is uploaded again by the fleet before it would expire.
     let config = BucketLifecycleConfiguration::builder()
         .rules(rule("brood-expire-runs", RESULTS_PREFIX, days)?)
         .rules(rule("brood-expire-spilled-messages", SPILL_PREFIX, 14)?)
+        .rules(rule(
+            "brood-expire-worker-binaries",
+            BINARY_PREFIX,
+            BINARY_EXPIRY_DAYS,
+        )?)
+        .rules(abort_uploads)
         .build()
         .map_err(|e| invalid_build("lifecycle rule", e))?;
     aws.s3()
@@ -313,7 +408,8 @@ async fn ensure_lifecycle(aws: &Aws, bucket: &str, days: u32) -> Result<String, 
             )
         })?;
     Ok(format!(
-        "lifecycle: {RESULTS_PREFIX} expires after {days} days"
+        "lifecycle: {RESULTS_PREFIX} expires after {days} days, {BINARY_PREFIX} after \
+         {BINARY_EXPIRY_DAYS}, incomplete uploads are aborted after {ABORT_UPLOADS_AFTER_DAYS}"
     ))
 }
 
@@ -367,8 +463,7 @@ async fn ensure_queues(aws: &Aws, d: &Deployment, region: &str) -> Result<String
     for (k, v) in &tags {
         create = create.tags(k, v);
     }
-    let dlq = create
-        .send()
+    let dlq = create_queue_when_name_is_free(create, &dlq_name, region)
         .await
         .map_err(|e| aws_error("CreateQueue", region, &dlq_name, e))?;
     let dlq_url = dlq.queue_url.unwrap_or_default();
@@ -391,7 +486,7 @@ async fn ensure_queues(aws: &Aws, d: &Deployment, region: &str) -> Result<String
     for (k, v) in &tags {
         create = create.tags(k, v);
     }
-    match create.send().await {
+    match create_queue_when_name_is_free(create, &jobs, region).await {
         Ok(_) => {}
         // An existing queue with other attributes: set ours.
         Err(e)
@@ -418,6 +513,42 @@ async fn ensure_queues(aws: &Aws, d: &Deployment, region: &str) -> Result<String
         Err(e) => return Err(aws_error("CreateQueue", region, &jobs, e)),
     }
     Ok(format!("queues {jobs} and {dlq_name} in {region}"))
+}
+
+/// Creates a queue, waiting while SQS refuses its name because a queue of that name was deleted
+/// less than 60 s ago (`QueueDeletedRecently`: setup right after `brood cleanup`), for up to
+/// [`QUEUE_NAME_REUSE_WAIT`]; any other answer is returned as it is.
+pub(crate) async fn create_queue_when_name_is_free(
+    create: aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder,
+    queue: &str,
+    region: &str,
+) -> Result<
+    aws_sdk_sqs::operation::create_queue::CreateQueueOutput,
+    aws_sdk_sqs::error::SdkError<
+        aws_sdk_sqs::operation::create_queue::CreateQueueError,
+        aws_sdk_sqs::config::http::HttpResponse,
+    >,
+> {
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        match create.clone().send().await {
+            Err(e)
+                if brood_aws::is_queue_deleted_recently(&e)
+                    && started.elapsed() < QUEUE_NAME_REUSE_WAIT =>
+            {
+                if !told {
+                    eprintln!(
+                        "brood: {queue} in {region}: deleted less than 60 s ago; AWS refuses the \
+                         name until then, waiting..."
+                    );
+                    told = true;
+                }
+                tokio::time::sleep(QUEUE_NAME_POLL).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The role and instance profile of the workers (same name).
@@ -571,6 +702,32 @@ pub(crate) async fn put_worker_policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_region_the_account_cannot_use_is_named_with_the_way_to_enable_it() {
+        let known = [
+            ("us-east-1", "opt-in-not-required"),
+            ("ap-east-1", "not-opted-in"),
+            ("me-south-1", "opted-in"),
+            ("il-central-1", "opting-in"),
+        ];
+        assert_eq!(region_problem("us-east-1", &known), None);
+        assert_eq!(region_problem("me-south-1", &known), None);
+        let off = region_problem("ap-east-1", &known).unwrap();
+        assert!(
+            off.contains("ap-east-1")
+                && off.contains("not enabled")
+                && off.contains("enable-region --region-name ap-east-1"),
+            "{off}"
+        );
+        let coming = region_problem("il-central-1", &known).unwrap();
+        assert!(coming.contains("being enabled"), "{coming}");
+        let unknown = region_problem("xx-east-9", &known).unwrap();
+        assert!(
+            unknown.contains("xx-east-9") && unknown.contains("us-east-1"),
+            "{unknown}"
+        );
+    }
 
     #[test]
     fn deployment_and_region_names_are_checked() {

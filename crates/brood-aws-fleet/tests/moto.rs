@@ -297,6 +297,45 @@ async fn setup_is_idempotent_and_tags_what_it_makes() {
         .find(|r| r.id() == Some("brood-expire-runs"))
         .unwrap();
     assert_eq!(rule.expiration().and_then(|e| e.days()), Some(7));
+    // Uploaded worker binaries expire too, and incomplete uploads are aborted, all set once
+    // however often setup runs.
+    let prefix_of = |r: &aws_sdk_s3::types::LifecycleRule| {
+        r.filter()
+            .and_then(|f| f.prefix())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let binaries = lifecycle
+        .rules()
+        .iter()
+        .find(|r| r.id() == Some("brood-expire-worker-binaries"))
+        .unwrap();
+    assert_eq!(prefix_of(binaries), "bin/");
+    assert_eq!(binaries.expiration().and_then(|e| e.days()), Some(30));
+    let uploads = lifecycle
+        .rules()
+        .iter()
+        .find(|r| r.id() == Some("brood-abort-incomplete-uploads"))
+        .unwrap();
+    assert_eq!(prefix_of(uploads), "");
+    assert_eq!(
+        uploads
+            .abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        Some(1)
+    );
+    assert!(uploads.expiration().is_none(), "{uploads:?}");
+    let mut ids: Vec<&str> = lifecycle.rules().iter().filter_map(|r| r.id()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        [
+            "brood-abort-incomplete-uploads",
+            "brood-expire-runs",
+            "brood-expire-spilled-messages",
+            "brood-expire-worker-binaries"
+        ]
+    );
     let config = s3
         .get_object()
         .bucket(bucket)
@@ -360,6 +399,140 @@ async fn setup_is_idempotent_and_tags_what_it_makes() {
     check_least_privilege(&doc, &scope).unwrap();
     assert!(!doc.to_string().contains("\"*\""));
 
+    cleanup(&aws, &cleanup_options(d)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_region_the_account_cannot_use_is_refused_before_anything_is_made() {
+    let aws = aws().await;
+    let d = "regions-off";
+    for (region, says) in [
+        ("xx-east-9", "not a region"),
+        // moto lists the opt-in regions as not enabled.
+        ("ap-east-1", "not enabled for this account"),
+    ] {
+        let e = setup(&aws, &options(d, &["us-east-1", region]))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--regions") && e.contains(region) && e.contains(says),
+            "{region}: {e}"
+        );
+    }
+    assert!(
+        !brood_aws_fleet::setup::region_problem("ap-east-1", &[("ap-east-1", "not-opted-in")])
+            .unwrap()
+            .is_empty()
+    );
+    // Nothing exists: no bucket, no queue, no role.
+    let bucket = format!("brood-{d}-{}", aws.account().await.unwrap());
+    let head = aws.s3().head_bucket().bucket(&bucket).send().await;
+    assert!(head.is_err(), "the bucket {bucket} was made");
+    let queue = aws
+        .sqs("us-east-1")
+        .get_queue_url()
+        .queue_name(format!("brood-{d}-jobs"))
+        .send()
+        .await;
+    assert!(queue.is_err(), "the jobs queue was made");
+    let role = aws
+        .iam()
+        .get_role()
+        .role_name(format!("brood-{d}-worker"))
+        .send()
+        .await;
+    assert!(role.is_err(), "the role was made");
+    assert!(tagged(&aws, d, &["us-east-1"]).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_run_lock_admits_one_run_at_a_time_and_a_stale_one_is_taken_over() {
+    use brood_aws_fleet::lock::{acquire, holder, LockHolder};
+    let aws = aws().await;
+    let d = "run-lock";
+    let report = setup(&aws, &options(d, &["us-east-1"])).await.unwrap();
+    let bucket = report.config.bucket.clone();
+    let hour = Duration::from_secs(3600);
+
+    // Two runs starting at the same moment: exactly one gets the lock.
+    let (a, b) = tokio::join!(
+        acquire(&aws, d, &bucket, LockHolder::new("run-a", "host-a", hour)),
+        acquire(&aws, d, &bucket, LockHolder::new("run-b", "host-b", hour)),
+    );
+    let (held, refused) = match (a, b) {
+        (Ok(l), Err(e)) | (Err(e), Ok(l)) => (l, e.to_string()),
+        other => panic!("not exactly one lock: {other:?}"),
+    };
+    assert_eq!(held.note, None);
+    let winner = held.holder.run_id.clone();
+    assert_eq!(
+        holder(&aws, &bucket).await.unwrap().as_ref(),
+        Some(&held.holder)
+    );
+    // The refusal names the run holding it, since when and until when, and the ways past it.
+    for part in [
+        format!("deployment {d}"),
+        format!("run {winner}"),
+        "since 20".to_string(),
+        "expires at 20".to_string(),
+        "--deployment NAME".to_string(),
+        format!("brood cleanup --deployment {d}"),
+    ] {
+        assert!(refused.contains(&part), "{part:?} in {refused}");
+    }
+    // A third run is refused too, and the lock still names the first.
+    let e = acquire(&aws, d, &bucket, LockHolder::new("run-c", "h", hour))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains(&winner), "{e}");
+    assert!(held.release().await.unwrap());
+    assert_eq!(holder(&aws, &bucket).await.unwrap(), None);
+
+    // A lock past its expiry (its controller died) is taken over, with a note.
+    let dead = acquire(
+        &aws,
+        d,
+        &bucket,
+        LockHolder::new("run-dead", "h", Duration::ZERO),
+    )
+    .await
+    .unwrap();
+    let next = acquire(&aws, d, &bucket, LockHolder::new("run-next", "h", hour))
+        .await
+        .unwrap();
+    let note = next.note.clone().unwrap_or_default();
+    assert!(
+        note.contains("took over") && note.contains("run-dead"),
+        "{note}"
+    );
+    // The dead run's release (were it to come back) leaves the new holder's lock alone.
+    assert!(!dead.release().await.unwrap());
+    assert_eq!(
+        holder(&aws, &bucket).await.unwrap().map(|h| h.run_id),
+        Some("run-next".to_string())
+    );
+
+    // cleanup removes a lock left behind, also when it keeps the results.
+    let kept = cleanup(
+        &aws,
+        &CleanupOptions {
+            deployment: d.into(),
+            purge_results: false,
+            regions: vec!["us-east-1".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        kept.removed
+            .iter()
+            .any(|r| r.contains("run lock") && r.contains("run-next")),
+        "{:?}",
+        kept.removed
+    );
+    assert_eq!(holder(&aws, &bucket).await.unwrap(), None);
     cleanup(&aws, &cleanup_options(d)).await.unwrap();
 }
 

@@ -37,6 +37,17 @@ where
     }
 }
 
+/// Whether SQS refused to create a queue because one of that name was deleted less than 60 s
+/// ago. AWS then answers `AWS.SimpleQueueService.QueueDeletedRecently` (the query protocol's
+/// code, which the JSON protocol also sends in its `x-amzn-query-error` header) or
+/// `QueueDeletedRecently`; no retry inside the SDK cures it, only waiting out the minute does.
+pub fn is_queue_deleted_recently<E, R>(error: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    code(error).is_some_and(|c| c.rsplit(['.', '#']).next() == Some("QueueDeletedRecently"))
+}
+
 /// Whether trying again later may succeed: timeouts, connection failures, throttling, 5xx.
 pub(crate) fn is_transient<E>(error: &SdkError<E, HttpResponse>) -> bool
 where
@@ -136,6 +147,40 @@ mod tests {
         let timeout: SdkError<SendMessageError, HttpResponse> =
             SdkError::timeout_error("took too long");
         assert!(from_sdk("SendMessage", "q", &timeout).transient);
+    }
+
+    #[test]
+    fn a_queue_name_deleted_recently_is_recognised_in_every_spelling() {
+        for code in [
+            "AWS.SimpleQueueService.QueueDeletedRecently",
+            "QueueDeletedRecently",
+            "com.amazonaws.sqs#QueueDeletedRecently",
+        ] {
+            assert!(
+                is_queue_deleted_recently(&service_error(400, code)),
+                "{code}"
+            );
+        }
+        for code in [
+            "QueueAlreadyExists",
+            "AWS.SimpleQueueService.NonExistentQueue",
+            "QueueDeletedRecentlyNot",
+            "",
+        ] {
+            assert!(
+                !is_queue_deleted_recently(&service_error(400, code)),
+                "{code}"
+            );
+        }
+        let timeout: SdkError<SendMessageError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(!is_queue_deleted_recently(&timeout));
+        // Not transient in the SDK's sense: the caller waits out the minute itself.
+        let e = from_sdk(
+            "CreateQueue",
+            "q",
+            &service_error(400, "AWS.SimpleQueueService.QueueDeletedRecently"),
+        );
+        assert!(!e.transient);
     }
 
     #[test]

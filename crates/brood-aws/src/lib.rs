@@ -19,6 +19,7 @@ pub use config::{
     for_region, partition_of, s3_client, sdk_config, sqs_client, Caller, MAX_ATTEMPTS,
 };
 pub use error::AwsError;
+pub use failure::is_queue_deleted_recently;
 pub use naming::{Deployment, RUN_QUEUE_SEPARATOR, TAG_DEPLOYMENT, TAG_MANAGED_BY, TAG_RUN};
 pub use s3::S3Store;
 pub use sqs::{sqs_name, SqsTransport, JOBS_PREFIX, MAX_MESSAGE_BYTES, SPILL_PREFIX};

@@ -13,6 +13,16 @@ use crate::settings::{DistSettings, Settings};
 
 pub use crate::aws::SpendCap;
 
+/// This machine's name, for the run lock.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
 /// The three parts of a backend a distributed run uses.
 pub struct Backend {
     /// `local` or `aws`, for the history and the manifest.
@@ -24,6 +34,8 @@ pub struct Backend {
     remote: bool,
     /// Held while the run goes on: it stops when the estimate of what it spent reaches the cap.
     pub spend_cap: Option<SpendCap>,
+    /// The deployment's run lock (aws): held from before the fleet starts until it is down.
+    lock: Option<brood_aws_fleet::lock::RunLock>,
 }
 
 impl std::fmt::Debug for Backend {
@@ -49,6 +61,7 @@ impl Backend {
             fleet,
             remote: false,
             spend_cap: None,
+            lock: None,
         }
     }
 
@@ -72,6 +85,24 @@ impl Backend {
         };
         let prepared = crate::aws::prepare(settings, dist, &aws_settings).await;
         let (aws, deployment, config, spend_cap) = prepared?;
+        // The fleet may take the provisioning timeout to come up, then the barrier's.
+        let stop_after = brood_aws_fleet::fleet::stop_after(
+            settings.plan.run_time(),
+            settings.plan.stop_timeout,
+            dist.provision_timeout + dist.barrier_timeout,
+        );
+        // Last of the checks, so that a run refused for its target or cost holds nothing. The
+        // lock expires when the groups stop by their scheduled action anyway.
+        let lock = brood_aws_fleet::lock::acquire(
+            &aws,
+            &deployment.name,
+            &config.bucket,
+            brood_aws_fleet::lock::LockHolder::new(run.as_str(), &host_name(), stop_after),
+        )
+        .await?;
+        if let Some(note) = &lock.note {
+            eprintln!("brood: {note}");
+        }
         let home = aws.config(&aws.home_region);
         let store = brood_aws::S3Store::new(&home, &config.bucket);
         let transport = brood_aws::SqsTransport::new(
@@ -90,12 +121,7 @@ impl Backend {
                 ami: aws_settings.ami.clone(),
                 spot: aws_settings.spot,
                 idle_exit: crate::aws::IDLE_EXIT.into(),
-                // The fleet may take the provisioning timeout to come up, then the barrier's.
-                stop_after: brood_aws_fleet::fleet::stop_after(
-                    settings.plan.run_time(),
-                    settings.plan.stop_timeout,
-                    dist.provision_timeout + dist.barrier_timeout,
-                ),
+                stop_after,
             },
         );
         dist.aws = Some(aws_settings);
@@ -106,6 +132,7 @@ impl Backend {
             fleet: Arc::new(fleet),
             remote: true,
             spend_cap,
+            lock: Some(lock),
         })
     }
 
@@ -127,7 +154,20 @@ impl Backend {
             fleet: Arc::new(fleet),
             remote: false,
             spend_cap: None,
+            lock: None,
         })
+    }
+
+    /// Gives up the deployment's run lock, if the run holds one; what went wrong, if anything.
+    pub async fn release(&mut self) -> Option<String> {
+        let lock = self.lock.take()?;
+        match lock.release().await {
+            Ok(_) => None,
+            Err(e) => Some(format!(
+                "deployment {}: the run lock stays until it expires: {e}",
+                lock.deployment()
+            )),
+        }
     }
 
     /// Copies what the workers stored under `runs/<run>/` into the local run folder (the local

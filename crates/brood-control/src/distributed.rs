@@ -166,37 +166,22 @@ impl<'o> Controller<'o> {
         let history = History::open(&dist.results.join("history.db"))?;
         let started_ms = brood_engine::unix_ms_now();
         let run = RunId::new(crate::record::run_id(started_ms))?;
-        let backend = match backend {
+        let mut backend = match backend {
             Some(backend) => backend,
             None => Backend::build(&settings, &mut dist, &run).await?,
         };
-        recover(&history, backend.store.as_ref(), &dist.results).await;
-        let key = controller_key(&dist.results)?;
-        let controller_queue = QueueName(format!("controller-{run}"));
-        backend.transport.ensure_queue(&controller_queue).await?;
-        for region in &dist.regions {
-            Region::new(region.name.clone()).context("--regions")?;
-            backend
-                .transport
-                .ensure_queue(&jobs_queue(&region.name))
-                .await?;
-        }
-        let run_dir = dist.results.join("runs").join(run.as_str());
-        history.start(&RunRecord {
-            id: run.to_string(),
-            started_ms,
-            ended_ms: None,
-            status: Status::Running,
-            backend: backend.name.into(),
-            regions: dist.regions.iter().map(|r| r.name.clone()).collect(),
-            settings: serde_json::to_value(&settings.plan)?,
-            results_dir: run_dir.display().to_string(),
-            controller_pid: std::process::id(),
-            headline: None,
-            note: None,
-        })?;
+        // From here the backend may hold the deployment's run lock: a failure gives it up.
+        let opened = open(&settings, &dist, &backend, &history, &run, started_ms).await;
+        let (key, controller_queue, run_dir, coordinator) = match opened {
+            Ok(opened) => opened,
+            Err(e) => {
+                if let Some(note) = backend.release().await {
+                    observer.note(&note);
+                }
+                return Err(e);
+            }
+        };
         observer.started(&run, &run_dir);
-        let coordinator = Coordinator::new(coordinator_config(&settings, &dist, &run), started_ms)?;
         let ctl = Controller {
             settings,
             dist,
@@ -344,8 +329,9 @@ impl<'o> Controller<'o> {
         Ok(())
     }
 
-    /// Takes the fleet down in every region and deletes the run's own queues, whatever happened.
-    async fn tear_down(&self) {
+    /// Takes the fleet down in every region, deletes the run's own queues and gives up the
+    /// deployment's run lock, whatever happened.
+    async fn tear_down(&mut self) {
         let transport = &self.backend.transport;
         for region in &self.dist.regions {
             let _ = self.backend.fleet.down(&region.name).await;
@@ -359,6 +345,9 @@ impl<'o> Controller<'o> {
         if self.plan_stored {
             let key = stored_plan_key(&self.run, &plan_hash(&self.settings.plan));
             let _ = self.backend.store.delete(&key).await;
+        }
+        if let Some(note) = self.backend.release().await {
+            self.observer.note(&note);
         }
     }
 
@@ -838,6 +827,44 @@ impl<'o> Controller<'o> {
             .finish(self.run.as_str(), status, ended_ms, Some(&headline), note)?;
         Ok(())
     }
+}
+
+/// The run's signing key, queues, history record and coordinator.
+async fn open(
+    settings: &Settings,
+    dist: &DistSettings,
+    backend: &Backend,
+    history: &History,
+    run: &RunId,
+    started_ms: u64,
+) -> Result<(SigningKey, QueueName, PathBuf, Coordinator), Error> {
+    recover(history, backend.store.as_ref(), &dist.results).await;
+    let key = controller_key(&dist.results)?;
+    let controller_queue = QueueName(format!("controller-{run}"));
+    backend.transport.ensure_queue(&controller_queue).await?;
+    for region in &dist.regions {
+        Region::new(region.name.clone()).context("--regions")?;
+        backend
+            .transport
+            .ensure_queue(&jobs_queue(&region.name))
+            .await?;
+    }
+    let run_dir = dist.results.join("runs").join(run.as_str());
+    history.start(&RunRecord {
+        id: run.to_string(),
+        started_ms,
+        ended_ms: None,
+        status: Status::Running,
+        backend: backend.name.into(),
+        regions: dist.regions.iter().map(|r| r.name.clone()).collect(),
+        settings: serde_json::to_value(&settings.plan)?,
+        results_dir: run_dir.display().to_string(),
+        controller_pid: std::process::id(),
+        headline: None,
+        note: None,
+    })?;
+    let coordinator = Coordinator::new(coordinator_config(settings, dist, run), started_ms)?;
+    Ok((key, controller_queue, run_dir, coordinator))
 }
 
 /// What writing a run's results found out.

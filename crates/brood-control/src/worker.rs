@@ -2,7 +2,9 @@
 //! engine, streams stats back every second, stores its results, and only then acknowledges the job.
 //!
 //! The worker trusts nothing it did not verify: a job must be signed by the controller's key, fresh,
-//! not replayed, and its plan must match its hash. It exits by itself when it has had no job for
+//! not replayed, and its plan must match its hash. A job signed by another key belongs to another
+//! controller's run and is left in the queue for that run's workers; only a job no controller
+//! could use (unsigned, expired, malformed) is deleted. It exits by itself when it has had no job for
 //! `--idle-exit`, and stops a run when the controller has been silent for `--dead-man`.
 
 use std::path::PathBuf;
@@ -15,8 +17,8 @@ use brood_cluster::{ArtifactStore, Delivery, QueueName, Transport};
 use brood_engine::{EngineConfig, StartAt};
 use brood_protocol::{
     decode, encode, public_key_from_hex, read_stored_plan, stored_plan_key, Control, Done,
-    ErrorReport, Health, Heartbeat, Job, Message, Ready, Region, RunId, SnapshotReport, Verifier,
-    WorkerId,
+    ErrorReport, Health, Heartbeat, Job, Message, Ready, Region, Rejection, RunId, SnapshotReport,
+    Verifier, WorkerId,
 };
 use brood_report::{write_exceptions_csv, write_failures_csv, write_stats_csv, StatsHistoryWriter};
 use brood_stats::{RunStats, Snapshot};
@@ -31,6 +33,9 @@ const JOB_VISIBILITY: Duration = Duration::from_secs(60);
 const EXTEND_EVERY: Duration = Duration::from_secs(20);
 /// How often a control queue that is not there yet is looked for again.
 const CONTROL_RETRY: Duration = Duration::from_millis(100);
+/// How soon a job signed by another controller is visible again in its queue after this worker
+/// left it there.
+const FOREIGN_JOB_RETURNS: Duration = Duration::from_secs(5);
 /// Attempts to store results before they stay spooled on local disk.
 const STORE_ATTEMPTS: u32 = 5;
 
@@ -567,6 +572,8 @@ async fn serve_with(
     let queue = QueueName(args.queue.clone());
     let idle_exit = crate::settings::duration_flag(&args.idle_exit, "--idle-exit")?;
     let mut idle_since = Instant::now();
+    // Jobs of other controllers seen already: reported once each.
+    let mut foreign = std::collections::HashSet::new();
     eprintln!(
         "brood worker {}: waiting for jobs on {}",
         ctx.worker_id, queue.0
@@ -597,14 +604,31 @@ async fn serve_with(
         };
         for delivery in deliveries {
             let job = decode(&delivery.body)
-                .map_err(|e| e.to_string())
+                .map_err(|e| (false, e.to_string()))
                 .and_then(|d| {
                     ctx.verifier
                         .verify_job(&d, brood_engine::unix_ms_now())
-                        .map_err(|r| r.to_string())
+                        .map_err(|r| (matches!(r, Rejection::BadSignature { .. }), r.to_string()))
                 });
             match job {
-                Err(reason) => {
+                // Signed with another key: the job of another controller's run. It is not ours to
+                // delete: it goes back to the queue shortly, for the workers of the run it belongs
+                // to (a few seconds rather than at once, so that this worker does not take it
+                // again and again, each time counting towards the dead-letter queue's limit).
+                Err((true, reason)) => {
+                    if foreign.insert(fingerprint(&delivery.body)) {
+                        eprintln!(
+                            "brood worker {}: rejected a job: {reason}; left in {} for its own \
+                             controller's workers",
+                            ctx.worker_id, queue.0
+                        );
+                    }
+                    let _ = ctx
+                        .transport
+                        .extend(&queue, &delivery.receipt, FOREIGN_JOB_RETURNS)
+                        .await;
+                }
+                Err((false, reason)) => {
                     // A bad job is never retried: it would be rejected the same way forever.
                     eprintln!("brood worker {}: rejected a job: {reason}", ctx.worker_id);
                     let _ = ctx.transport.ack(&queue, &delivery.receipt).await;
@@ -634,6 +658,14 @@ struct Assignment<'a> {
     /// The jobs queue the job was taken from, and its delivery (kept hidden while it runs).
     queue: &'a QueueName,
     delivery: &'a Delivery,
+}
+
+/// A message's body, condensed to tell repeated deliveries of one message apart from others.
+fn fingerprint(body: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    h.finish()
 }
 
 fn control_run(c: &Control) -> &RunId {

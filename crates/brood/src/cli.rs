@@ -42,7 +42,8 @@ pub enum Command {
     /// The AWS backend's deployment: `brood aws setup`.
     #[command(subcommand)]
     Aws(AwsCommand),
-    /// Delete everything an AWS deployment created, in every region (found by its tags).
+    /// Delete everything an AWS deployment created, in every region (found by its tags), and its
+    /// run lock.
     Cleanup(CleanupArgs),
 }
 

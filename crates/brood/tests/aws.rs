@@ -370,6 +370,140 @@ fn a_run_in_two_regions_provisions_runs_collects_and_cleans_up() {
     assert!(out.contains("removed 0 resources"), "{out}");
 }
 
+/// A `brood run` of one user for two seconds with one worker per region, its exit code and output.
+///
+/// No worker starts, so the binary is a small stand-in: the run uploads it without loading the
+/// test server for the test running beside it.
+fn short_run(url: &str, deployment: &str, regions: &str, results: &Path) -> (i32, String, String) {
+    let mut head = b"\x7fELF\x02\x01\x01".to_vec();
+    head.resize(18, 0);
+    head.extend_from_slice(&0x3eu16.to_le_bytes());
+    head.resize(4096, 7);
+    let binary = results.with_extension("brood");
+    std::fs::write(&binary, head).unwrap();
+    output(&[
+        "run",
+        url,
+        "--worker-binary",
+        binary.to_str().unwrap(),
+        "-u",
+        "1",
+        "-t",
+        "2s",
+        "--backend",
+        "aws",
+        "--deployment",
+        deployment,
+        "--regions",
+        regions,
+        "--workers",
+        "1",
+        "--results",
+        results.to_str().unwrap(),
+        "--quiet",
+    ])
+}
+
+/// Regions no other test uses: this test breaks the second one's default VPC on purpose.
+const FIRST: &str = "ca-central-1";
+const BROKEN: &str = "eu-central-1";
+
+#[test]
+fn a_deployment_runs_one_run_at_a_time_and_a_failed_start_takes_every_region_down() {
+    use brood_aws_fleet::lock::{acquire, holder, LockHolder};
+    endpoint();
+    let deployment = format!("once-{}", std::process::id());
+    let deployment = deployment.as_str();
+    let rt = runtime();
+    let aws = rt.block_on(Aws::load(None)).unwrap();
+    let target = Target::start(TargetConfig::default()).unwrap();
+    let url = format!("http://{}/", target.addr());
+    let tmp = tempfile::tempdir().unwrap();
+    let results = tmp.path().join("results");
+    let regions = format!("{FIRST},{BROKEN}");
+    let (code, out, err) = output(&[
+        "aws",
+        "setup",
+        "--deployment",
+        deployment,
+        "--regions",
+        &regions,
+        "--allow-target",
+        "127.0.0.1",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let account = rt.block_on(aws.account()).unwrap();
+    let bucket = format!("brood-{deployment}-{account}");
+
+    // Another run holds the deployment: this one is refused before any instance starts, and
+    // says which run, since and until when, and how to get past it.
+    let other = rt
+        .block_on(acquire(
+            &aws,
+            deployment,
+            &bucket,
+            LockHolder::new("run-elsewhere", "laptop", Duration::from_secs(3600)),
+        ))
+        .unwrap();
+    let (code, out, err) = short_run(&url, deployment, &regions, &results);
+    assert_eq!(code, 5, "{out}{err}");
+    for part in [
+        "run-elsewhere",
+        "laptop",
+        "since",
+        "expires at",
+        "--deployment",
+    ] {
+        assert!(err.contains(part), "{part:?} in {err}");
+    }
+    for region in [FIRST, BROKEN] {
+        let desired = rt
+            .block_on(fleet::desired_capacity(&aws, deployment, region))
+            .unwrap();
+        assert_eq!(desired, None, "{region}: a group was made");
+    }
+    // The refused run left the other run's lock as it was.
+    assert_eq!(
+        rt.block_on(holder(&aws, &bucket)).unwrap().as_ref(),
+        Some(&other.holder)
+    );
+    assert!(rt.block_on(other.release()).unwrap());
+
+    // The second region cannot come up (its default VPC has no subnets left): the run fails,
+    // the first region's group is set back to zero, and the deployment is free again.
+    rt.block_on(async {
+        let ec2 = aws.ec2(BROKEN);
+        let vpcs = ec2.describe_vpcs().send().await.unwrap();
+        let vpc = vpcs
+            .vpcs()
+            .iter()
+            .find(|v| v.is_default() == Some(true))
+            .and_then(|v| v.vpc_id())
+            .unwrap()
+            .to_string();
+        let subnets = ec2.describe_subnets().send().await.unwrap();
+        for s in subnets.subnets() {
+            if s.vpc_id() == Some(vpc.as_str()) {
+                let id = s.subnet_id().unwrap();
+                ec2.delete_subnet().subnet_id(id).send().await.unwrap();
+            }
+        }
+    });
+    let (code, out, err) = short_run(&url, deployment, &regions, &results);
+    assert_eq!(code, 5, "{out}{err}");
+    assert!(err.contains(BROKEN) && err.contains("no subnets"), "{err}");
+    assert_eq!(
+        rt.block_on(fleet::desired_capacity(&aws, deployment, FIRST))
+            .unwrap(),
+        Some(0),
+        "{FIRST} was left running"
+    );
+    assert_eq!(rt.block_on(holder(&aws, &bucket)).unwrap(), None);
+
+    let (code, out, err) = output(&["cleanup", "--deployment", deployment, "--purge-results"]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
 #[test]
 fn aws_policy_prints_the_policy_for_the_credentials_account_or_the_one_given() {
     endpoint();

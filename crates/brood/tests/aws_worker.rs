@@ -206,7 +206,7 @@ fn an_aws_worker_runs_a_signed_job_and_stores_its_results_in_the_bucket() {
 }
 
 #[test]
-fn an_aws_worker_rejects_a_job_signed_by_another_controller() {
+fn an_aws_worker_leaves_a_job_signed_by_another_controller_in_its_queue() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -217,19 +217,38 @@ fn an_aws_worker_rejects_a_job_signed_by_another_controller() {
     let (_, transport, store) = runtime.block_on(deployment("f"));
     let jobs = QueueName(format!("jobs-{REGION}"));
     let controller = QueueName(format!("controller-{run}"));
-    runtime.block_on(async {
+    let forged_bytes = runtime.block_on(async {
         for q in [&jobs, &controller] {
             transport.ensure_queue(q).await.unwrap();
         }
         let job = job(run, "http://127.0.0.1:9/", Duration::from_secs(1));
         let forged = encode(&Message::Job(Box::new(job)), Some(&theirs)).unwrap();
         transport.send(&jobs, &forged).await.unwrap();
+        forged
     });
     let name = transport.deployment().name.clone();
     let output: Output = worker(&name, store.bucket(), &ours, run).output().unwrap();
     let err = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{err}");
     assert_eq!(err.matches("rejected a job").count(), 1, "{err}");
+    assert!(err.contains("left in"), "{err}");
+    // The job is not this worker's to delete: it is back in its queue for its own controller's
+    // workers, unchanged.
+    let back = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = transport
+                .receive(&jobs, 10, Duration::from_secs(2), Duration::from_secs(30))
+                .await
+                .unwrap();
+            if !got.is_empty() || Instant::now() > deadline {
+                return got;
+            }
+        }
+    });
+    assert_eq!(back.len(), 1, "the foreign job is still in {}", jobs.0);
+    assert_eq!(back[0].body, forged_bytes);
+    assert!(back[0].receive_count >= 2, "{}", back[0].receive_count);
     let left = runtime.block_on(async {
         transport
             .receive(
