@@ -347,7 +347,7 @@ impl AsgFleet {
         // AWS launches burstable types in unlimited mode, which bills a CPU-bound worker several
         // times the list price in surplus credits; standard credits keep the preview's price
         // (the fleet is sized for the baseline).
-        if crate::pricing::is_burstable(&instance_type) {
+        if crate::pricing::is_burstable(instance_type) {
             data = data.credit_specification(
                 CreditSpecificationRequest::builder()
                     .cpu_credits("standard")
