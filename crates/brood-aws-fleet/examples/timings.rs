@@ -27,6 +27,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         allow_targets: vec!["127.0.0.1".into()],
         ..Default::default()
     };
+    // The test server's default VPCs lack the internet gateway every account's has.
+    for region in REGIONS {
+        brood_aws_fleet::test_server::public_default_vpc(&aws, region)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let first = setup(&aws, &options).await?;
     let again = setup(&aws, &options).await?;
     let dir = std::env::temp_dir().join(format!("brood-timings-{}", std::process::id()));

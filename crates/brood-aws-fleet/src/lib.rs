@@ -26,6 +26,7 @@ pub mod policy;
 pub mod pricing;
 pub mod setup;
 pub mod sizing;
+pub mod test_server;
 pub mod userdata;
 
 pub use aws::Aws;

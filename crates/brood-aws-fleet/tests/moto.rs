@@ -37,47 +37,12 @@ async fn aws() -> Aws {
     aws
 }
 
-/// Gives a region's default VPC the internet gateway and the main table's `0.0.0.0/0` route it
-/// has on AWS; the test server makes default VPCs without them, and brood takes only subnets with
-/// a way out. Idempotent, and serialised, as the tests share the server.
+/// The test server's default VPC in `region` made public, as on AWS (see `test_server`);
+/// serialised, as the tests share the server.
 async fn public_default_vpc(aws: &Aws, region: &str) {
-    use aws_sdk_ec2::types::Filter;
     static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _one = ONE_AT_A_TIME.lock().await;
-    let ec2 = aws.ec2(region);
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(Filter::builder().name("isDefault").values("true").build())
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
-    let tables = ec2
-        .describe_route_tables()
-        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
-        .filters(
-            Filter::builder()
-                .name("association.main")
-                .values("true")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let main = &tables.route_tables()[0];
-    if main
-        .routes()
-        .iter()
-        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-    {
-        return;
-    }
-    let igw = internet_gateway(aws, region, &vpc).await;
-    ec2.create_route()
-        .route_table_id(main.route_table_id().unwrap())
-        .destination_cidr_block("0.0.0.0/0")
-        .gateway_id(igw)
-        .send()
+    brood_aws_fleet::test_server::public_default_vpc(aws, region)
         .await
         .unwrap();
 }

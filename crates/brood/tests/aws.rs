@@ -23,56 +23,9 @@ fn endpoint() -> String {
     endpoint
 }
 
-/// Gives a region's default VPC the internet gateway and the main table's `0.0.0.0/0` route it
-/// has on AWS; the test server makes default VPCs without them, and brood takes only subnets with
-/// a way out. Idempotent.
+/// The test server's default VPC in `region` made public, as on AWS (see `test_server`).
 async fn public_default_vpc(aws: &Aws, region: &str) {
-    use aws_sdk_ec2::types::Filter;
-    let ec2 = aws.ec2(region);
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(Filter::builder().name("isDefault").values("true").build())
-        .send()
-        .await
-        .unwrap();
-    let vpc = vpcs.vpcs()[0].vpc_id().unwrap().to_string();
-    let tables = ec2
-        .describe_route_tables()
-        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
-        .filters(
-            Filter::builder()
-                .name("association.main")
-                .values("true")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let main = &tables.route_tables()[0];
-    if main
-        .routes()
-        .iter()
-        .any(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-    {
-        return;
-    }
-    let igw = ec2.create_internet_gateway().send().await.unwrap();
-    let igw = igw
-        .internet_gateway()
-        .unwrap()
-        .internet_gateway_id()
-        .unwrap();
-    ec2.attach_internet_gateway()
-        .internet_gateway_id(igw)
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap();
-    ec2.create_route()
-        .route_table_id(main.route_table_id().unwrap())
-        .destination_cidr_block("0.0.0.0/0")
-        .gateway_id(igw)
-        .send()
+    brood_aws_fleet::test_server::public_default_vpc(aws, region)
         .await
         .unwrap();
 }
