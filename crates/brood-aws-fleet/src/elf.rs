@@ -361,6 +361,19 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<ElfInfo, FleetError> {
 
 /// Small ELF files written byte by byte, for tests here and in other crates' tests.
 pub mod craft {
+    /// A 4 KiB stand-in for a worker binary that every check before an upload accepts: an x86_64
+    /// glibc executable needing GLIBC_2.17, padded. For tests whose instances never run it.
+    pub fn stand_in_worker() -> Vec<u8> {
+        let mut bytes = executable(
+            0x3e,
+            Some("/lib64/ld-linux-x86-64.so.2"),
+            &["GLIBC_2.17"],
+            0,
+        );
+        bytes.resize(4096, 7);
+        bytes
+    }
+
     /// An ELF64 little-endian executable for `machine` (0x3e x86_64, 0xb7 aarch64) with a
     /// `PT_INTERP` when `interpreter` is given, `.gnu.version_r` needing `versions` of
     /// `libc.so.6` when any are given, and a `.debug_info` of `debug` bytes.

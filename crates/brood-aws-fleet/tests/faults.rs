@@ -79,13 +79,7 @@ fn cleanup_options(deployment: &str) -> CleanupOptions {
 
 /// A small x86_64 Linux executable's headers (what the upload checks), padded.
 fn fake_binary(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut bytes = brood_aws_fleet::elf::craft::executable(
-        0x3e,
-        Some("/lib64/ld-linux-x86-64.so.2"),
-        &["GLIBC_2.17"],
-        0,
-    );
-    bytes.resize(4096, 7);
+    let bytes = brood_aws_fleet::elf::craft::stand_in_worker();
     let path = dir.join("brood");
     std::fs::write(&path, bytes).unwrap();
     path

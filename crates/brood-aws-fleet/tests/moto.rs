@@ -81,13 +81,7 @@ fn options(deployment: &str, regions: &[&str]) -> SetupOptions {
 
 /// A small x86_64 Linux executable (its ELF headers, needing GLIBC_2.17 of libc.so.6).
 fn fake_binary(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut bytes = elf_file(
-        0x3e,
-        Some("/lib64/ld-linux-x86-64.so.2"),
-        &["GLIBC_2.17"],
-        0,
-    );
-    bytes.resize(4096, 7);
+    let bytes = brood_aws_fleet::elf::craft::stand_in_worker();
     let path = dir.join("brood");
     std::fs::write(&path, bytes).unwrap();
     path

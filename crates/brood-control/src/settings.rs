@@ -457,16 +457,13 @@ fn network_flags(
         security_group: args.security_group.clone(),
     };
     parse_network(&flags, regions).map_err(|e| match e {
+        // The network flags' own errors name the flag they are about.
         brood_aws_fleet::FleetError::Invalid { field, message } => PlanError::InvalidOption {
             flag: field,
             message,
             hint: None,
         },
-        other => PlanError::InvalidOption {
-            flag: "--subnets".into(),
-            message: other.to_string(),
-            hint: None,
-        },
+        other => fleet_refusal("--subnets", other),
     })
 }
 

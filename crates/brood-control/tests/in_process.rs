@@ -122,9 +122,17 @@ fn run_in_process(
     input: &RunInput,
     spend_cap: Option<SpendCap>,
 ) -> (Outcome, Recorder, Arc<MemoryStore>) {
+    run_in_process_over(input, spend_cap, Arc::new(MemoryTransport::new()))
+}
+
+/// [`run_in_process`] over `transport` instead of a plain memory transport.
+fn run_in_process_over(
+    input: &RunInput,
+    spend_cap: Option<SpendCap>,
+    transport: Arc<dyn Transport>,
+) -> (Outcome, Recorder, Arc<MemoryStore>) {
     let settings = Settings::from_input(input, None).unwrap();
     let dist = dist_settings(input).unwrap();
-    let transport = Arc::new(MemoryTransport::new());
     let store = Arc::new(MemoryStore::new());
     let fleet = Arc::new(ThreadFleet {
         transport: transport.clone(),
@@ -483,27 +491,13 @@ fn hardening_10_a_queue_that_breaks_mid_run_keeps_what_was_merged() {
     // Long enough that the queue breaks well before the end (three workers send a snapshot a
     // second), short enough that the workers, unheard, end by the run time.
     let input = two_region_input(&target, results.path(), "12s");
-    let settings = Settings::from_input(&input, None).unwrap();
-    let dist = dist_settings(&input).unwrap();
     let transport = Arc::new(BreakingTransport {
         inner: MemoryTransport::new(),
         // Ready messages and heartbeats, then a few seconds of snapshots from three workers.
         after: 30,
         delivered: Mutex::new(0),
     });
-    let store = Arc::new(MemoryStore::new());
-    let fleet = Arc::new(ThreadFleet {
-        transport: transport.clone(),
-        store: store.clone(),
-        spool: input.results.join("spool"),
-        threads: Mutex::new(Vec::new()),
-        started: Mutex::new(Vec::new()),
-    });
-    let backend = Backend::new("memory", transport, store, fleet.clone());
-    let (outcome, recorder) = run_on(settings, dist, backend);
-    for thread in fleet.threads.lock().unwrap().drain(..) {
-        thread.join().unwrap().unwrap();
-    }
+    let (outcome, recorder, _) = run_in_process_over(&input, None, transport);
     assert_eq!(outcome, Outcome::Infrastructure, "{:?}", recorder.notes);
     let said = recorder.notes.join("\n");
     assert!(said.contains("/results/queue.db"), "{said}");

@@ -328,13 +328,7 @@ fn a_run_in_two_regions_provisions_runs_collects_and_cleans_up() {
 /// No worker starts, so the binary is a small stand-in: the run uploads it without loading the
 /// test server for the test running beside it.
 fn short_run(url: &str, deployment: &str, regions: &str, results: &Path) -> (i32, String, String) {
-    let mut head = brood_aws_fleet::elf::craft::executable(
-        0x3e,
-        Some("/lib64/ld-linux-x86-64.so.2"),
-        &["GLIBC_2.17"],
-        0,
-    );
-    head.resize(4096, 7);
+    let head = brood_aws_fleet::elf::craft::stand_in_worker();
     let binary = results.with_extension("brood");
     std::fs::write(&binary, head).unwrap();
     output(&[
